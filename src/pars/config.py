@@ -1,0 +1,101 @@
+"""The one settings object. Nothing else in PARS reads the environment.
+
+Every setting is a `PARS_` environment variable (or a field passed to `Settings(...)`). An unknown
+`PARS_` variable is an error at start-up, so a typo never silently falls back to a default.
+`PARS_TEST_*` variables belong to the test suite and are ignored here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "UnknownSetting", "check_environment"]
+
+
+class UnknownSetting(ValueError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARS_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("pars-data"),
+        description="Directory for the SQLite database and generated keys.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means SQLite at <data_dir>/pars.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    encryption_keys: str | None = Field(
+        default=None,
+        description="Comma-separated 'key-id:base64-32-bytes'; the first encrypts, all decrypt. "
+        "Unset means the key file <data_dir>/encryption.keys written by `pars init`.",
+    )
+    jurisdiction: str = Field(default="Philadelphia, PA", description="Shown on pages and exports.")
+    timezone: str = Field(default="America/New_York", description="The courts' local time zone.")
+    collect_place_of_birth: bool = Field(
+        default=True, description="When false, the API refuses place_of_birth."
+    )
+    collect_citizenship: bool = Field(
+        default=True, description="When false, the API refuses citizenship."
+    )
+    otn_prefix: str = Field(default="Q", pattern=r"^[A-Z]$", description="First OTN letter.")
+    court_code: str = Field(default="MC", pattern=r"^[A-Z]{2}$")
+    county_code: str = Field(default="51", pattern=r"^\d{2}$")
+    case_type: str = Field(default="CR", pattern=r"^[A-Z]{2}$")
+    charge_catalogue: Path | None = Field(
+        default=None, description="CSV of the jurisdiction's offenses; unset means Pennsylvania's."
+    )
+    release_rule: str = Field(
+        default="pars.domain.release:pennsylvania_rule",
+        description="module:function deciding release without arraignment.",
+    )
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    lockout_threshold: int = Field(default=5, ge=1, le=5)
+    lockout_minutes: int = Field(default=10, ge=10)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r}") from e
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'pars.db').resolve()}"
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Refuse unknown PARS_ variables; call once at start-up."""
+    env = os.environ if environ is None else environ
+    known = {f"PARS_{name.upper()}" for name in Settings.model_fields}
+    unknown = sorted(
+        k
+        for k in env
+        if k.startswith("PARS_") and not k.startswith("PARS_TEST_") and k not in known
+    )
+    if unknown:
+        raise UnknownSetting(
+            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )

@@ -1,0 +1,1 @@
+"""Charge catalogues, one CSV per jurisdiction (pa.csv: Pennsylvania)."""

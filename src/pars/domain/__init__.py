@@ -1,0 +1,1 @@
+"""Pure rules of the arrest-to-arraignment process. Imports only the standard library."""

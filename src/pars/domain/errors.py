@@ -1,0 +1,81 @@
+"""Errors the domain raises. Nothing here knows about HTTP; `pars.web` maps them to responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "Forbidden",
+    "IllegalTransition",
+    "InvalidInput",
+    "NotFound",
+    "Unauthenticated",
+]
+
+
+class DomainError(Exception):
+    """Base of every error a command can refuse with. `title` is a short, stable summary."""
+
+    title = "Request refused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    title = "Conflict"
+
+
+class Forbidden(DomainError):
+    title = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    title = "Authentication required"
+
+
+class IllegalTransition(Conflict):
+    """An action that the record's current state does not allow."""
+
+    title = "Illegal transition"
+
+    def __init__(self, action: str, current: str, allowed: Iterable[str]) -> None:
+        self.action = action
+        self.current = current
+        self.allowed = sorted(allowed)
+        listed = ", ".join(self.allowed) if self.allowed else "none"
+        super().__init__(
+            f"cannot {action.replace('_', ' ')} an arrest in state '{current}'; "
+            f"actions allowed in '{current}': {listed}"
+        )
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad input field: `pointer` is an RFC 6901 JSON pointer into the request body."""
+
+    pointer: str
+    detail: str
+
+
+class InvalidInput(DomainError):
+    """One or more fields are invalid; every one is listed."""
+
+    title = "Invalid input"
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.pointer or '/'}: {e.detail}" for e in self.errors))
+
+    @classmethod
+    def one(cls, pointer: str, detail: str) -> InvalidInput:
+        return cls([FieldError(pointer, detail)])

@@ -1,0 +1,69 @@
+"""The application object: settings, clock, keys, catalogue and the database, wired once."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import cast
+
+import sqlalchemy as sa
+
+from pars.config import Settings
+from pars.crypto import KeyRing
+from pars.domain.catalogue import ChargeCatalogue
+from pars.domain.clock import Clock, SystemClock
+from pars.domain.release import ReleaseRule
+from pars.store.engine import make_engine
+from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
+
+__all__ = ["Pars", "Principal", "load_release_rule"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a staff user and their role."""
+
+    username: str
+    role: str
+
+
+def load_release_rule(spec: str) -> ReleaseRule:
+    """Import 'package.module:function'; ValueError if it is not a callable."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep:
+        raise ValueError(f"release rule {spec!r} must be 'module:function'")
+    obj = getattr(importlib.import_module(module_name), attr, None)
+    if not callable(obj):
+        raise ValueError(f"release rule {spec!r} is not a function")
+    return cast(ReleaseRule, obj)
+
+
+class Pars:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        engine: sa.Engine | None = None,
+        keys: KeyRing | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.engine = engine or make_engine(settings.sqlalchemy_url)
+        self.keys = keys or KeyRing.load(settings.encryption_keys, settings.data_dir)
+        self.catalogue = (
+            ChargeCatalogue.from_csv(settings.charge_catalogue)
+            if settings.charge_catalogue
+            else ChargeCatalogue.default()
+        )
+        self.release_rule = load_release_rule(settings.release_rule)
+        slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
+        self.source = f"urn:pars:{slug}"
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.keys, self.clock, self.source)
+
+    def audit_now(self, entry: AuditEntry) -> None:
+        """Write one audit row in its own transaction: for refusals, whose command rolled back."""
+        with self.engine.begin() as conn:
+            write_audit(conn, [entry], self.clock)

@@ -1,0 +1,361 @@
+"""One handler per arrest command. Each runs in one unit of work: the state change, its version, its
+audit row and its outbox events commit together or not at all. A refused command leaves an audit
+row of its own (outcome `failure`) and nothing else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+
+from pars.domain.arraignment import Arraignment, Bail
+from pars.domain.arrest import Arrest, Custody
+from pars.domain.charging import ChargeAction, ChargeDecision
+from pars.domain.errors import DomainError, FieldError, InvalidInput, NotFound
+from pars.domain.identifiers import DocketNumber, otn_from_sequence
+from pars.domain.roles import Role, Step
+from pars.services.app import Pars, Principal
+from pars.services.auth import require
+from pars.services.inputs import (
+    ArraignmentIn,
+    ArrestIn,
+    ChargingDecisionIn,
+    CorrectionIn,
+    CourtOrderIn,
+    CustodyIn,
+    IdentificationIn,
+    ScheduleIn,
+    SummonsReleaseIn,
+)
+from pars.services.intake import charge_spec, intake, intake_patch
+from pars.store.uow import AuditEntry, SqlUnitOfWork
+
+__all__ = [
+    "arraign",
+    "change_custody",
+    "correct",
+    "create_arrest",
+    "decide_charges",
+    "expunge",
+    "identify",
+    "open_charging_review",
+    "release_for_summons",
+    "schedule_arraignment",
+    "seal",
+    "submit",
+]
+
+
+@contextmanager
+def _audited(pars: Pars, who: Principal, action: str, subject: str | None) -> Iterator[None]:
+    """Record a refusal of the command in the audit log, then let the error through."""
+    try:
+        yield
+    except DomainError as e:
+        pars.audit_now(
+            AuditEntry(
+                who.username,
+                action,
+                "failure",
+                who.role,
+                subject,
+                details={"error": type(e).__name__},
+            )
+        )
+        raise
+
+
+def _visible(arrest: Arrest, who: Principal) -> None:
+    """Drafts exist for their author only (and the author's supervisor)."""
+    if arrest.submitted or arrest.created_by == who.username or who.role == Role.SUPERVISOR:
+        return
+    raise NotFound(f"no arrest {arrest.id}")
+
+
+def _run(
+    pars: Pars,
+    who: Principal,
+    step: Step,
+    arrest_id: str,
+    action: str,
+    change: Callable[[SqlUnitOfWork, Arrest], None],
+) -> Arrest:
+    require(pars, who, step, arrest_id)
+    with _audited(pars, who, action, arrest_id), pars.uow() as uow:
+        arrest = uow.arrests.get(arrest_id)
+        _visible(arrest, who)
+        change(uow, arrest)
+        uow.audit(
+            AuditEntry(
+                who.username,
+                action,
+                "success",
+                who.role,
+                arrest_id,
+                details={"state": arrest.state.value},
+            )
+        )
+        uow.commit()
+    return arrest
+
+
+def create_arrest(pars: Pars, who: Principal, data: ArrestIn, submit: bool = False) -> Arrest:
+    require(pars, who, Step.CREATE)
+    if submit:
+        require(pars, who, Step.SUBMIT)
+    with _audited(pars, who, "arrest:created", None):
+        document, protected, charges = intake(pars, data)
+        now = pars.clock.now()
+        with pars.uow() as uow:
+            missing = [
+                FieldError(f"/co_defendants/{i}", f"no arrest {cid}")
+                for i, cid in enumerate(data.co_defendants)
+                if not uow.arrests.exists(cid)
+            ]
+            if missing:
+                raise InvalidInput(missing)
+            otn = otn_from_sequence(pars.settings.otn_prefix, uow.arrests.next_otn_number())
+            arrest = Arrest(
+                id=str(uuid.uuid4()),
+                otn=otn,
+                created_by=who.username,
+                created_at=now,
+                document=document,
+                protected=protected,
+                charges=charges,
+            )
+            arrest.history.append(
+                {
+                    "action": "create",
+                    "by": who.username,
+                    "at": now.isoformat(),
+                    "state": arrest.state.value,
+                }
+            )
+            uow.arrests.add(arrest)
+            uow.audit(AuditEntry(who.username, "arrest:created", "success", who.role, arrest.id))
+            if submit:
+                arrest.submit(who.username, now)
+                uow.audit(
+                    AuditEntry(who.username, "arrest:submitted", "success", who.role, arrest.id)
+                )
+            uow.commit()
+    return arrest
+
+
+def submit(pars: Pars, who: Principal, arrest_id: str) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.SUBMIT,
+        arrest_id,
+        "arrest:submitted",
+        lambda uow, a: a.submit(who.username, pars.clock.now()),
+    )
+
+
+def identify(pars: Pars, who: Principal, arrest_id: str, data: IdentificationIn) -> Arrest:
+    """Link the arrest to a person record: the one named, the one its identifiers point to, or
+    a new one. Identifiers that point to two different persons are a conflict to resolve first."""
+
+    def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
+        ids = {
+            "state_id": data.state_id,
+            "fbi_number": data.fbi_number,
+            "local_person_id": data.local_person_id,
+        }
+        now = pars.clock.now()
+        if data.person_id:
+            if uow.persons.get(data.person_id) is None:
+                raise InvalidInput.one("/person_id", f"no person {data.person_id}")
+            person_id = data.person_id
+            matches = uow.persons.find(**ids)
+            others = {m["id"] for m in matches} - {person_id}
+        else:
+            matches = uow.persons.find(**ids)
+            others = {m["id"] for m in matches[1:]} - {matches[0]["id"]} if matches else set()
+            person_id = matches[0]["id"] if matches else str(uuid.uuid4())
+        if others:
+            raise InvalidInput.one(
+                "/", "these identifiers belong to more than one person record; merge them first"
+            )
+        person = uow.persons.get(person_id)
+        if person is None:
+            uow.persons.add(person_id, who.username, now, **ids)
+            person = {"id": person_id, **ids}
+        else:
+            for key, value in ids.items():
+                if value and person.get(key) and person[key] != value:
+                    raise InvalidInput.one(
+                        f"/{key}", f"the person record already has a different {key}"
+                    )
+            uow.persons.fill(person_id, **ids)
+        linked = {k: person.get(k) or ids.get(k) for k in ids}
+        arrest.identify({"person_id": person_id, **linked}, who.username, now)
+
+    return _run(pars, who, Step.IDENTIFY, arrest_id, "arrest:identified", change)
+
+
+def open_charging_review(pars: Pars, who: Principal, arrest_id: str) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.OPEN_CHARGING_REVIEW,
+        arrest_id,
+        "charging:review_opened",
+        lambda uow, a: a.open_charging_review(who.username, pars.clock.now()),
+    )
+
+
+def decide_charges(pars: Pars, who: Principal, arrest_id: str, data: ChargingDecisionIn) -> Arrest:
+    errors: list[FieldError] = []
+    decisions: list[ChargeDecision] = []
+    for i, d in enumerate(data.charges):
+        ptr = f"/charges/{i}"
+        spec = None
+        if d.action in (ChargeAction.AMEND, ChargeAction.ADD):
+            if d.statute is None:
+                errors.append(FieldError(f"{ptr}/statute", f"required for action '{d.action}'"))
+            else:
+                spec = charge_spec(
+                    pars, ptr, d.statute, d.grade, d.counts, d.description, d.modifier, errors
+                )
+        else:
+            for name in ("statute", "grade", "counts", "description", "modifier"):
+                if getattr(d, name) is not None:
+                    errors.append(FieldError(f"{ptr}/{name}", f"not allowed with '{d.action}'"))
+        decisions.append(ChargeDecision(d.action, d.charge_id, spec))
+    if errors:
+        raise InvalidInput(errors)
+    return _run(
+        pars,
+        who,
+        Step.DECIDE_CHARGES,
+        arrest_id,
+        "charging:decided",
+        lambda uow, a: a.decide_charges(
+            data.outcome, decisions, data.reason, who.username, pars.clock.now()
+        ),
+    )
+
+
+def release_for_summons(
+    pars: Pars, who: Principal, arrest_id: str, data: SummonsReleaseIn
+) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.RELEASE_FOR_SUMMONS,
+        arrest_id,
+        "arrest:released_for_summons",
+        lambda uow, a: a.release_for_summons(
+            pars.release_rule, data.reason, who.username, pars.clock.now()
+        ),
+    )
+
+
+def schedule_arraignment(pars: Pars, who: Principal, arrest_id: str, data: ScheduleIn) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.SCHEDULE_ARRAIGNMENT,
+        arrest_id,
+        "arraignment:scheduled",
+        lambda uow, a: a.schedule_arraignment(data.session_at, who.username, pars.clock.now()),
+    )
+
+
+def arraign(pars: Pars, who: Principal, arrest_id: str, data: ArraignmentIn) -> Arrest:
+    """Record the arraignment. The session defaults to the scheduled one (else now); a docket
+    number is assigned when probable cause is found."""
+
+    def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
+        session_at = data.session_at
+        if session_at is None:
+            scheduled = arrest.document.get("arraignment_session")
+            session_at = (
+                datetime.fromisoformat(scheduled["session_at"]) if scheduled else pars.clock.now()
+            )
+        bail = None
+        if data.bail is not None:
+            bail = Bail(
+                type=data.bail.type,
+                amount=data.bail.amount,
+                deposit_percent=data.bail.deposit_percent,
+                conditions=tuple(data.bail.conditions),
+            )
+        record = Arraignment(
+            session_at=session_at,
+            magistrate=data.magistrate,
+            probable_cause_found=data.probable_cause_found,
+            bail=bail,
+            preliminary_hearing_date=data.preliminary_hearing_date,
+            defense_counsel=data.defense_counsel,
+            prosecutor=data.prosecutor,
+            notes=data.notes,
+        )
+        session_day = session_at.astimezone(pars.settings.zone).date()
+        arrest.check("arraign")  # refuse the state before spending a docket number
+        record.validate(session_day)
+        if record.probable_cause_found:
+            s = pars.settings
+            docket = DocketNumber(
+                s.court_code,
+                s.county_code,
+                s.case_type,
+                uow.arrests.next_docket_number(),
+                session_day.year,
+            )
+            record = replace(record, docket_number=str(docket))
+        arrest.arraign(record, session_day, who.username, pars.clock.now())
+
+    return _run(pars, who, Step.ARRAIGN, arrest_id, "arraignment:completed", change)
+
+
+def change_custody(pars: Pars, who: Principal, arrest_id: str, data: CustodyIn) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.CHANGE_CUSTODY,
+        arrest_id,
+        "custody:changed",
+        lambda uow, a: a.change_custody(
+            Custody(data.status), data.reason, data.note, who.username, pars.clock.now()
+        ),
+    )
+
+
+def correct(pars: Pars, who: Principal, arrest_id: str, data: CorrectionIn) -> Arrest:
+    changes, protected = intake_patch(pars, data.changes)
+
+    def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
+        for i, cid in enumerate(changes.get("co_defendants") or []):
+            if cid == arrest.id or not uow.arrests.exists(cid):
+                raise InvalidInput.one(f"/changes/co_defendants/{i}", f"no other arrest {cid}")
+        arrest.correct(changes, protected, data.reason, who.username, pars.clock.now())
+
+    return _run(pars, who, Step.CORRECT, arrest_id, "record:corrected", change)
+
+
+def seal(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.SEAL,
+        arrest_id,
+        "record:sealed",
+        lambda uow, a: a.seal(data.order, who.username, pars.clock.now()),
+    )
+
+
+def expunge(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arrest:
+    return _run(
+        pars,
+        who,
+        Step.EXPUNGE,
+        arrest_id,
+        "record:expunged",
+        lambda uow, a: a.expunge(data.order, who.username, pars.clock.now()),
+    )

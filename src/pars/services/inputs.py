@@ -1,0 +1,327 @@
+"""What each command accepts, validated field by field (pydantic). Shared by the API, the CLI and
+the demo generator, so that every way in applies the same rules. Unknown fields are refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+from pars.domain.arraignment import BailType
+from pars.domain.arrest import Custody, CustodyReason
+from pars.domain.charging import CaseOutcome, ChargeAction, Modifier
+from pars.domain.grades import Grade
+
+__all__ = [
+    "ArraignmentIn",
+    "ArrestIn",
+    "ArrestPatch",
+    "ChargeIn",
+    "ChargingDecisionIn",
+    "CorrectionIn",
+    "CourtOrderIn",
+    "CustodyIn",
+    "IdentificationIn",
+    "LoginIn",
+    "PersonIn",
+    "ScheduleIn",
+    "SummonsReleaseIn",
+]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_NO_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _single_line(v: str) -> str:
+    if _CONTROL_NO_NEWLINE.search(v):
+        raise ValueError("must be one line without control characters")
+    return v
+
+
+def _multi_line(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+# Trimmed, non-empty, single-line strings of at most N characters.
+Line20 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20, strict=True),
+    AfterValidator(_single_line),
+]
+Line60 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60, strict=True),
+    AfterValidator(_single_line),
+]
+Line100 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, strict=True),
+    AfterValidator(_single_line),
+]
+Line120 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120, strict=True),
+    AfterValidator(_single_line),
+]
+Line200 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, strict=True),
+    AfterValidator(_single_line),
+]
+Line300 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, strict=True),
+    AfterValidator(_single_line),
+]
+Line500 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, strict=True),
+    AfterValidator(_single_line),
+]
+
+Name = Line60
+ShortCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,20}$", strict=True)]
+Phone = Annotated[
+    str, StringConstraints(pattern=r"^\+?[0-9 ().-]{7,20}$", strict=True, strip_whitespace=True)
+]
+Narrative = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, strict=True),
+    AfterValidator(_multi_line),
+]
+_SSN_RE = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
+
+
+def _ssn(v: str) -> str:
+    m = _SSN_RE.match(v)
+    if not m:
+        raise ValueError("must be nine digits, as 123-45-6789")
+    area, group, serial = m.groups()
+    if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
+        raise ValueError("is not a number the Social Security Administration issues")
+    return f"{area}-{group}-{serial}"
+
+
+SSN = Annotated[str, StringConstraints(strict=True, max_length=11), AfterValidator(_ssn)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AliasIn(_In):
+    last_name: Name
+    first_name: Name
+    middle_name: Name | None = None
+
+
+class PersonIn(_In):
+    last_name: Name
+    first_name: Name
+    middle_name: Name | None = None
+    suffix: (
+        Annotated[str, StringConstraints(pattern=r"^(JR|SR|II|III|IV|V)$", strict=True)] | None
+    ) = None
+    date_of_birth: date | None = None
+    sex: Literal["M", "F", "X", "U"] | None = None
+    race: Literal["W", "B", "I", "A", "P", "U"] | None = Field(
+        default=None, description="NIBRS race code"
+    )
+    ethnicity: Literal["H", "N", "U"] | None = Field(
+        default=None, description="NIBRS ethnicity code"
+    )
+    aliases: list[AliasIn] = Field(default_factory=list, max_length=20)
+    height_inches: Annotated[StrictInt, Field(ge=24, le=108)] | None = None
+    weight_pounds: Annotated[StrictInt, Field(ge=20, le=1000)] | None = None
+    eye_color: Line20 | None = None
+    hair_color: Line20 | None = None
+    scars_marks_tattoos: list[Line100] = Field(default_factory=list, max_length=30)
+    local_person_id: ShortCode | None = None
+    state_id: ShortCode | None = None
+    fbi_number: ShortCode | None = None
+    address: Line200 | None = None
+    phone: Phone | None = None
+    ssn: SSN | None = None
+    place_of_birth: Line100 | None = None
+    citizenship: Line60 | None = None
+
+
+class PersonPatch(PersonIn):
+    """A correction of some person fields; any field may be left out."""
+
+    last_name: Name | None = None  # type: ignore[assignment]
+    first_name: Name | None = None  # type: ignore[assignment]
+
+
+class LocationIn(_In):
+    address: Line200
+    district: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,10}$", strict=True)]
+
+
+class OfficerIn(_In):
+    badge: ShortCode
+    name: Line100
+    payroll: ShortCode | None = None
+
+
+class UnitsIn(_In):
+    arresting: Line60 | None = None
+    detaining: Line60 | None = None
+
+
+class ChargeIn(_In):
+    statute: Line100
+    grade: Grade | None = Field(default=None, description="default: the catalogue's grade")
+    counts: Annotated[StrictInt, Field(ge=1, le=999)] = 1
+    description: Line200 | None = None
+    modifier: Modifier | None = None
+
+
+class PartyIn(_In):
+    """A victim or a witness."""
+
+    name: Line120
+    address: Line200 | None = None
+    phone: Phone | None = None
+
+
+class ArrestIn(_In):
+    arrested_at: AwareDatetime
+    arrest_type: Literal["on_view", "warrant", "summons"]
+    location: LocationIn
+    arresting_officer: OfficerIn
+    units: UnitsIn | None = None
+    report_number: ShortCode | None = None
+    incident_number: ShortCode | None = None
+    person: PersonIn
+    charges: list[ChargeIn] = Field(default_factory=list, max_length=50)
+    narrative: Narrative | None = None
+    victims: list[PartyIn] = Field(default_factory=list, max_length=50)
+    witnesses: list[PartyIn] = Field(default_factory=list, max_length=50)
+    co_defendants: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
+class ArrestPatch(_In):
+    """Corrections: every field optional, the same rules as on creation."""
+
+    arrested_at: AwareDatetime | None = None
+    arrest_type: Literal["on_view", "warrant", "summons"] | None = None
+    location: LocationIn | None = None
+    arresting_officer: OfficerIn | None = None
+    units: UnitsIn | None = None
+    report_number: ShortCode | None = None
+    incident_number: ShortCode | None = None
+    person: PersonPatch | None = None
+    charges: list[ChargeIn] | None = Field(default=None, min_length=1, max_length=50)
+    narrative: Narrative | None = None
+    victims: list[PartyIn] | None = Field(default=None, max_length=50)
+    witnesses: list[PartyIn] | None = Field(default=None, max_length=50)
+    co_defendants: list[Annotated[str, StringConstraints(max_length=40)]] | None = Field(
+        default=None, max_length=20
+    )
+
+
+class CorrectionIn(_In):
+    reason: Line500
+    changes: ArrestPatch
+
+
+class IdentificationIn(_In):
+    person_id: Annotated[str, StringConstraints(max_length=40, strict=True)] | None = None
+    local_person_id: ShortCode | None = None
+    state_id: ShortCode | None = None
+    fbi_number: ShortCode | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> IdentificationIn:
+        if not any((self.person_id, self.local_person_id, self.state_id, self.fbi_number)):
+            raise ValueError(
+                "give person_id, or at least one of state_id, fbi_number, local_person_id"
+            )
+        return self
+
+
+class ChargeDecisionIn(_In):
+    action: ChargeAction
+    charge_id: StrictInt | None = None
+    statute: Line100 | None = None
+    grade: Grade | None = None
+    counts: Annotated[StrictInt, Field(ge=1, le=999)] | None = None
+    description: Line200 | None = None
+    modifier: Modifier | None = None
+
+
+class ChargingDecisionIn(_In):
+    outcome: CaseOutcome = CaseOutcome.CHARGE
+    charges: list[ChargeDecisionIn] = Field(default_factory=list, max_length=60)
+    reason: Line500 | None = None
+    notes: Narrative | None = None
+
+
+class SummonsReleaseIn(_In):
+    reason: Line500
+    no_threat: Literal[True] = Field(
+        description="the prosecutor attests the defendant poses no threat"
+    )
+    likely_to_appear: Literal[True] = Field(
+        description="the prosecutor attests appearance is likely"
+    )
+
+
+class ScheduleIn(_In):
+    session_at: AwareDatetime
+
+
+Money = Annotated[Decimal, Field(ge=0, le=100_000_000, max_digits=12, decimal_places=2)]
+
+
+class BailIn(_In):
+    type: BailType
+    amount: Money | None = None
+    deposit_percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] | None = None
+    conditions: list[Line300] = Field(default_factory=list, max_length=30)
+
+
+class ArraignmentIn(_In):
+    session_at: AwareDatetime | None = Field(
+        default=None, description="default: the scheduled session, else now"
+    )
+    magistrate: Line100
+    defense_counsel: Line100 | None = None
+    prosecutor: Line100 | None = None
+    probable_cause_found: StrictBool
+    bail: BailIn | None = None
+    preliminary_hearing_date: date | None = None
+    notes: Narrative | None = None
+
+
+class CustodyIn(_In):
+    status: Custody
+    reason: CustodyReason
+    note: Line300 | None = None
+
+
+class CourtOrderIn(_In):
+    order: Line100 = Field(description="the court order's reference")
+
+
+class LoginIn(_In):
+    username: Line60
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024, strict=True)]

@@ -1,0 +1,189 @@
+"""What staff see of an arrest: the record shaped for reading, with the fields their role may not
+see removed and named under `redacted`. Reads are audited like every other access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pars.domain.arrest import Arrest, ArrestState, Custody, allowed_actions
+from pars.domain.charging import Charge
+from pars.domain.errors import NotFound
+from pars.domain.roles import READ_PROTECTED, READ_VICTIM_WITNESS, STEP_ROLES, Role, Step
+from pars.services.app import Pars, Principal
+from pars.services.arrests import _visible
+from pars.services.auth import require
+from pars.store.arrests import ArrestFilter
+from pars.store.uow import AuditEntry
+
+__all__ = ["get_arrest", "get_version", "list_arrests", "list_versions", "render"]
+
+# Actions of the aggregate, named as the steps that authorise them.
+_STEP_OF_ACTION = {
+    "submit": Step.SUBMIT,
+    "identify": Step.IDENTIFY,
+    "open_charging_review": Step.OPEN_CHARGING_REVIEW,
+    "decide_charges": Step.DECIDE_CHARGES,
+    "release_for_summons": Step.RELEASE_FOR_SUMMONS,
+    "schedule_arraignment": Step.SCHEDULE_ARRAIGNMENT,
+    "arraign": Step.ARRAIGN,
+    "change_custody": Step.CHANGE_CUSTODY,
+    "correct": Step.CORRECT,
+    "seal": Step.SEAL,
+    "expunge": Step.EXPUNGE,
+}
+
+
+def _role(who: Principal) -> Role | None:
+    try:
+        return Role(who.role)
+    except ValueError:
+        return None
+
+
+def render(arrest: Arrest, who: Principal) -> dict[str, Any]:
+    """The arrest as the API returns it to this principal."""
+    role = _role(who)
+    base: dict[str, Any] = {
+        "id": arrest.id,
+        "otn": arrest.otn,
+        "state": arrest.state.value,
+        "custody": arrest.custody.value,
+        "version": arrest.version,
+    }
+    actions = [
+        a
+        for a in allowed_actions(arrest.state)
+        if role is not None and role in STEP_ROLES[_STEP_OF_ACTION[a]]
+    ]
+    if arrest.state is ArrestState.EXPUNGED:
+        return {**base, "expunction": arrest.document.get("expunction"), "allowed_actions": []}
+    if arrest.state is ArrestState.SEALED:
+        return {**base, "seal": arrest.document.get("seal"), "allowed_actions": actions}
+
+    doc = arrest.document
+    redacted: list[str] = []
+    person = {k: v for k, v in (doc.get("person") or {}).items() if v is not None}
+    protected_person = {
+        k: v for k, v in (arrest.protected.get("person") or {}).items() if v is not None
+    }
+    if role in READ_PROTECTED:
+        person.update(protected_person)
+    else:
+        redacted += [f"/person/{k}" for k in sorted(protected_person)]
+    out: dict[str, Any] = {
+        **base,
+        "custody_indicator": arrest.custody_indicator(),
+        "juvenile": arrest.juvenile,
+        "created_at": arrest.created_at.isoformat(),
+        "created_by": arrest.created_by,
+        "submitted_at": doc.get("submitted_at"),
+        "arrested_at": doc.get("arrested_at"),
+        "arrest_type": doc.get("arrest_type"),
+        "location": doc.get("location"),
+        "arresting_officer": doc.get("arresting_officer"),
+        "units": doc.get("units"),
+        "report_number": doc.get("report_number"),
+        "incident_number": doc.get("incident_number"),
+        "person": person,
+        "charges": [_charge(c) for c in arrest.charges],
+        "narrative": doc.get("narrative"),
+        "co_defendants": doc.get("co_defendants", []),
+        "identification": doc.get("identification"),
+        "charging": doc.get("charging"),
+        "summons_release": doc.get("summons_release"),
+        "arraignment_session": doc.get("arraignment_session"),
+        "arraignment": doc.get("arraignment"),
+        "custody_changes": doc.get("custody_changes", []),
+        "allowed_actions": actions,
+    }
+    for key in ("victims", "witnesses"):
+        parties = arrest.protected.get(key) or []
+        if role in READ_VICTIM_WITNESS:
+            out[key] = parties
+        elif parties:
+            redacted.append(f"/{key}")
+    out["redacted"] = redacted
+    return out
+
+
+def _charge(c: Charge) -> dict[str, Any]:
+    return c.to_dict()
+
+
+def _read_audit(
+    pars: Pars, who: Principal, action: str, subject: str | None, details: dict[str, Any]
+) -> None:
+    pars.audit_now(AuditEntry(who.username, action, "success", who.role, subject, details))
+
+
+def get_arrest(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
+    require(pars, who, Step.READ, arrest_id)
+    with pars.uow() as uow:
+        arrest = uow.arrests.get(arrest_id, lock=False)
+    _visible(arrest, who)
+    _read_audit(pars, who, "arrest:read", arrest_id, {"version": arrest.version})
+    return render(arrest, who)
+
+
+def list_arrests(
+    pars: Pars, who: Principal, f: ArrestFilter, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    require(pars, who, Step.READ)
+    f = ArrestFilter(**{**f.__dict__, "viewer": who.username})
+    with pars.uow() as uow:
+        page = uow.arrests.search(f, limit, cursor)
+    _read_audit(pars, who, "arrest:listed", None, {"count": len(page.items)})
+    return {"items": [render(a, who) for a in page.items], "next_cursor": page.next_cursor}
+
+
+def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, Any]]:
+    require(pars, who, Step.READ, arrest_id)
+    with pars.uow() as uow:
+        arrest = uow.arrests.get(arrest_id, lock=False)
+        _visible(arrest, who)
+        if arrest.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
+            return []
+        rows = uow.arrests.versions(arrest_id)
+    return [
+        {
+            **r,
+            "changed_at": r["changed_at"].isoformat()
+            if isinstance(r["changed_at"], datetime)
+            else r["changed_at"],
+        }
+        for r in rows
+    ]
+
+
+def get_version(pars: Pars, who: Principal, arrest_id: str, version: int) -> dict[str, Any]:
+    """An earlier version of a submitted arrest, as it was then."""
+    require(pars, who, Step.READ, arrest_id)
+    with pars.uow() as uow:
+        current = uow.arrests.get(arrest_id, lock=False)
+        _visible(current, who)
+        if current.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
+            raise NotFound(f"arrest {arrest_id} is {current.state.value}; its versions are closed")
+        v = uow.arrests.version(arrest_id, version)
+    snap = v["snapshot"]
+    old = Arrest(
+        id=current.id,
+        otn=current.otn,
+        created_by=current.created_by,
+        created_at=current.created_at,
+        state=ArrestState(snap["state"]),
+        custody=Custody(snap["custody"]),
+        version=version,
+        document=snap["document"],
+        protected=v["protected"],
+        charges=[Charge.from_dict(c) for c in snap["charges"]],
+        history=snap["history"],
+    )
+    _read_audit(pars, who, "arrest:read", arrest_id, {"version": version})
+    view = render(old, who)
+    view["allowed_actions"] = []
+    view["changed_by"] = v["changed_by"]
+    view["changed_at"] = v["changed_at"].isoformat()
+    view["change_action"] = v["action"]
+    view["change_reason"] = v["reason"]
+    return view

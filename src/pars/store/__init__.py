@@ -1,0 +1,1 @@
+"""Persistence adapters: SQLAlchemy tables, engine set-up, migrations, the unit of work."""

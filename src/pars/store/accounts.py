@@ -1,0 +1,126 @@
+"""Users, their API tokens, and person records (the identities arrests are linked to)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pars.store.tables import api_tokens, persons, users
+
+__all__ = ["PersonRepository", "UserRecord", "UserRepository"]
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    username: str
+    role: str
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None
+    disabled: bool
+
+
+class UserRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def by_name(self, username: str) -> UserRecord | None:
+        row = self._conn.execute(sa.select(users).where(users.c.username == username)).first()
+        return _user(row._mapping) if row else None
+
+    def add(self, username: str, role: str, password_hash: str, now: datetime) -> int:
+        result = self._conn.execute(
+            sa.insert(users).values(
+                username=username, role=role, password_hash=password_hash, created_at=now
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def all(self) -> list[UserRecord]:
+        rows = self._conn.execute(sa.select(users).order_by(users.c.username)).mappings()
+        return [_user(r) for r in rows]
+
+    def update(self, user_id: int, **values: Any) -> None:
+        self._conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+
+    def add_token(self, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
+        self._conn.execute(
+            sa.insert(api_tokens).values(
+                token_hash=token_hash,
+                user_id=user_id,
+                created_at=now,
+                expires_at=expires,
+                last_used_at=now,
+            )
+        )
+
+    def token(self, token_hash: str) -> tuple[UserRecord, datetime, datetime, bool] | None:
+        """The token's user, expiry, last use and revoked flag."""
+        q = (
+            sa.select(
+                users, api_tokens.c.expires_at, api_tokens.c.last_used_at, api_tokens.c.revoked
+            )
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
+            .where(api_tokens.c.token_hash == token_hash)
+        )
+        row = self._conn.execute(q).mappings().first()
+        if row is None:
+            return None
+        return _user(row), row["expires_at"], row["last_used_at"], bool(row["revoked"])
+
+    def touch_token(self, token_hash: str, now: datetime) -> None:
+        self._conn.execute(
+            sa.update(api_tokens)
+            .where(api_tokens.c.token_hash == token_hash)
+            .values(last_used_at=now)
+        )
+
+    def revoke_tokens(self, user_id: int) -> int:
+        result = self._conn.execute(
+            sa.update(api_tokens).where(api_tokens.c.user_id == user_id).values(revoked=True)
+        )
+        return int(result.rowcount)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        password_hash=row["password_hash"],
+        failed_logins=row["failed_logins"],
+        locked_until=row["locked_until"],
+        disabled=bool(row["disabled"]),
+    )
+
+
+class PersonRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def get(self, person_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute(sa.select(persons).where(persons.c.id == person_id)).mappings()
+        first = row.first()
+        return dict(first) if first else None
+
+    def find(self, **identifiers: str | None) -> list[dict[str, Any]]:
+        """Persons matching any of the given identifiers (state_id, fbi_number, local_person_id)."""
+        conds = [persons.c[k] == v for k, v in identifiers.items() if v]
+        if not conds:
+            return []
+        rows = self._conn.execute(sa.select(persons).where(sa.or_(*conds))).mappings()
+        return [dict(r) for r in rows]
+
+    def add(self, person_id: str, by: str, now: datetime, **identifiers: str | None) -> None:
+        self._conn.execute(
+            sa.insert(persons).values(id=person_id, created_by=by, created_at=now, **identifiers)
+        )
+
+    def fill(self, person_id: str, **identifiers: str | None) -> None:
+        values = {k: v for k, v in identifiers.items() if v}
+        if values:
+            self._conn.execute(sa.update(persons).where(persons.c.id == person_id).values(**values))

@@ -1,0 +1,266 @@
+"""Arrest persistence: one row per arrest (index columns + document + encrypted protected blob) and
+one row per version. Protected fields only ever reach the database as AES-GCM ciphertext."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pars.crypto import KeyRing
+from pars.domain.arrest import Arrest, ArrestState, Custody
+from pars.domain.charging import Charge
+from pars.domain.errors import Conflict, InvalidInput, NotFound
+from pars.domain.events import DomainEvent
+from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_sequence
+
+__all__ = ["ArrestFilter", "ArrestRepository", "Page"]
+
+
+@dataclass(frozen=True)
+class ArrestFilter:
+    states: tuple[str, ...] = ()
+    district: str | None = None
+    custody: str | None = None
+    arrested_from: datetime | None = None
+    arrested_to: datetime | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    otn: str | None = None
+    docket_number: str | None = None
+    person_id: str | None = None
+    viewer: str | None = None  # drafts are visible to their author only
+    oldest_first: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Arrest]
+    next_cursor: str | None
+
+
+class ArrestRepository:
+    def __init__(self, conn: sa.Connection, keys: KeyRing) -> None:
+        self._conn = conn
+        self._keys = keys
+        self._seen: dict[str, tuple[Arrest, int, bool]] = {}  # id -> (arrest, loaded version, new)
+
+    # -- identifiers ---------------------------------------------------------------------
+
+    def next_otn_number(self) -> int:
+        result = self._conn.execute(sa.insert(otn_sequence).values())
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def next_docket_number(self) -> int:
+        result = self._conn.execute(sa.insert(docket_sequence).values())
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    # -- load / track --------------------------------------------------------------------
+
+    def add(self, arrest: Arrest) -> None:
+        self._seen[arrest.id] = (arrest, arrest.version, True)
+
+    def get(self, arrest_id: str, lock: bool = True) -> Arrest:
+        """The arrest, tracked for saving; NotFound if there is none. `lock` takes a row lock on
+        PostgreSQL so concurrent commands on one arrest queue instead of conflicting."""
+        if arrest_id in self._seen:
+            return self._seen[arrest_id][0]
+        q = sa.select(arrests).where(arrests.c.id == arrest_id)
+        if lock and self._conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = self._conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"no arrest {arrest_id}")
+        arrest = self._from_row(row)
+        self._seen[arrest.id] = (arrest, arrest.version, False)
+        return arrest
+
+    def exists(self, arrest_id: str) -> bool:
+        q = sa.select(arrests.c.id).where(arrests.c.id == arrest_id)
+        return self._conn.execute(q).first() is not None
+
+    def _from_row(self, row: sa.RowMapping) -> Arrest:
+        doc = row["document"]
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        protected = self._keys.decrypt(row["protected"], row["id"]) if row["protected"] else {}
+        return Arrest(
+            id=row["id"],
+            otn=row["otn"],
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            state=ArrestState(row["state"]),
+            custody=Custody(row["custody"]),
+            version=row["version"],
+            document=doc["document"],
+            protected=protected,
+            charges=[Charge.from_dict(c) for c in doc["charges"]],
+            history=doc["history"],
+        )
+
+    def version(self, arrest_id: str, version: int) -> dict[str, Any]:
+        row = (
+            self._conn.execute(
+                sa.select(arrest_versions).where(
+                    arrest_versions.c.arrest_id == arrest_id, arrest_versions.c.version == version
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"arrest {arrest_id} has no version {version}")
+        snap = row["snapshot"] or {}
+        protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
+        return {
+            "version": version,
+            "action": row["action"],
+            "changed_by": row["changed_by"],
+            "changed_at": row["changed_at"],
+            "reason": row["reason"],
+            "snapshot": snap,
+            "protected": protected,
+        }
+
+    def versions(self, arrest_id: str) -> list[dict[str, Any]]:
+        q = (
+            sa.select(
+                arrest_versions.c.version,
+                arrest_versions.c.action,
+                arrest_versions.c.changed_by,
+                arrest_versions.c.changed_at,
+                arrest_versions.c.reason,
+            )
+            .where(arrest_versions.c.arrest_id == arrest_id)
+            .order_by(arrest_versions.c.version)
+        )
+        return [dict(r) for r in self._conn.execute(q).mappings()]
+
+    # -- query ---------------------------------------------------------------------------
+
+    def search(self, f: ArrestFilter, limit: int, cursor: str | None) -> Page:
+        c = arrests.c
+        q = sa.select(arrests)
+        if f.states:
+            q = q.where(c.state.in_(f.states))
+        if f.district:
+            q = q.where(c.district == f.district)
+        if f.custody:
+            q = q.where(c.custody == f.custody)
+        if f.arrested_from:
+            q = q.where(c.arrested_at >= f.arrested_from)
+        if f.arrested_to:
+            q = q.where(c.arrested_at < f.arrested_to)
+        if f.last_name:
+            q = q.where(c.last_name_key.startswith(f.last_name.lower(), autoescape=True))
+        if f.first_name:
+            q = q.where(c.first_name_key.startswith(f.first_name.lower(), autoescape=True))
+        if f.otn:
+            q = q.where(c.otn == f.otn)
+        if f.docket_number:
+            q = q.where(c.docket_number == f.docket_number)
+        if f.person_id:
+            q = q.where(c.person_id == f.person_id)
+        q = q.where(sa.or_(c.state != ArrestState.DRAFT.value, c.created_by == f.viewer))
+        if cursor:
+            at, aid = _decode_cursor(cursor)
+            key = sa.tuple_(c.arrested_at, c.id)
+            q = q.where(key > sa.tuple_(at, aid) if f.oldest_first else key < sa.tuple_(at, aid))
+        order = (c.arrested_at, c.id) if f.oldest_first else (c.arrested_at.desc(), c.id.desc())
+        rows = list(self._conn.execute(q.order_by(*order).limit(limit + 1)).mappings())
+        items = [self._from_row(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = _encode_cursor(items[-1]) if more and items else None
+        return Page(items, next_cursor)
+
+    # -- save ----------------------------------------------------------------------------
+
+    def flush(self, now: datetime) -> list[DomainEvent]:
+        """Write every changed arrest and its new version; return their events, each stamped
+        with the version it produced. Conflict if another transaction saved first."""
+        events: list[DomainEvent] = []
+        for arrest, loaded_version, new in self._seen.values():
+            if not new and not arrest.history_dirty:
+                continue
+            if arrest.state is not ArrestState.DRAFT and (new or arrest.history_dirty):
+                arrest.version = loaded_version + 1
+            row = self._row(arrest, now)
+            if new:
+                self._conn.execute(sa.insert(arrests).values(**row, created_at=arrest.created_at))
+            else:
+                result = self._conn.execute(
+                    sa.update(arrests)
+                    .where(arrests.c.id == arrest.id, arrests.c.version == loaded_version)
+                    .values(**row)
+                )
+                if result.rowcount != 1:
+                    raise Conflict(f"arrest {arrest.id} was changed by someone else; reload it")
+            if arrest.state is ArrestState.EXPUNGED:
+                self._conn.execute(
+                    sa.update(arrest_versions)
+                    .where(arrest_versions.c.arrest_id == arrest.id)
+                    .values(snapshot=None, protected=None)
+                )
+            if arrest.state is not ArrestState.DRAFT:
+                self._conn.execute(
+                    sa.insert(arrest_versions).values(
+                        arrest_id=arrest.id,
+                        version=arrest.version,
+                        action=arrest.history[-1]["action"] if arrest.history else "create",
+                        changed_by=arrest.history[-1]["by"]
+                        if arrest.history
+                        else arrest.created_by,
+                        changed_at=now,
+                        reason=arrest.change_reason,
+                        snapshot=None if arrest.state is ArrestState.EXPUNGED else row["document"],
+                        protected=row["protected"],
+                    )
+                )
+            events.extend(replace(e, version=arrest.version) for e in arrest.events)
+            arrest.events.clear()
+            arrest.history_dirty = False
+        return events
+
+    def _row(self, arrest: Arrest, now: datetime) -> dict[str, Any]:
+        doc = arrest.document
+        person = doc.get("person") or {}
+        hidden = arrest.state in (ArrestState.SEALED, ArrestState.EXPUNGED)
+        arraignment = doc.get("arraignment") or {}
+        identification = doc.get("identification") or {}
+        return {
+            "id": arrest.id,
+            "otn": arrest.otn,
+            "state": arrest.state.value,
+            "custody": arrest.custody.value,
+            "version": arrest.version,
+            "arrested_at": arrest.arrested_at,
+            "district": (doc.get("location") or {}).get("district"),
+            "last_name_key": None if hidden else (person.get("last_name") or "").lower() or None,
+            "first_name_key": None if hidden else (person.get("first_name") or "").lower() or None,
+            "docket_number": arraignment.get("docket_number"),
+            "person_id": None if hidden else identification.get("person_id"),
+            "created_by": arrest.created_by,
+            "updated_at": now,
+            "document": arrest.snapshot(),
+            "protected": (
+                self._keys.encrypt(arrest.protected, arrest.id) if arrest.protected else None
+            ),
+        }
+
+
+def _encode_cursor(a: Arrest) -> str:
+    raw = json.dumps([a.arrested_at.isoformat(), a.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, aid = json.loads(raw)
+        return datetime.fromisoformat(at), str(aid)
+    except (ValueError, TypeError) as e:
+        raise InvalidInput.one("/cursor", "not a cursor this API issued") from e

@@ -1,0 +1,152 @@
+"""The database schema. Change it only through an Alembic migration (a test compares the two)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+__all__ = ["metadata"]
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware in Python, UTC in the database on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; PARS stores instants")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDoc: Any = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+otn_sequence = sa.Table(
+    "otn_sequence", metadata, sa.Column("n", sa.Integer, primary_key=True, autoincrement=True)
+)
+docket_sequence = sa.Table(
+    "docket_sequence", metadata, sa.Column("n", sa.Integer, primary_key=True, autoincrement=True)
+)
+
+persons = sa.Table(
+    "persons",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("local_person_id", sa.String(20), unique=True),
+    sa.Column("state_id", sa.String(20), unique=True),
+    sa.Column("fbi_number", sa.String(20), unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(60), nullable=False),
+)
+
+arrests = sa.Table(
+    "arrests",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("otn", sa.String(10), nullable=False, unique=True),
+    sa.Column("state", sa.String(24), nullable=False, index=True),
+    sa.Column("custody", sa.String(12), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("arrested_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("district", sa.String(10), index=True),
+    # Lower-cased names for the staff name filter; cleared when sealed or expunged.
+    sa.Column("last_name_key", sa.String(60), index=True),
+    sa.Column("first_name_key", sa.String(60)),
+    sa.Column("docket_number", sa.String(24), unique=True),
+    sa.Column("person_id", sa.String(36), sa.ForeignKey("persons.id"), index=True),
+    sa.Column("created_by", sa.String(60), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("document", JSONDoc, nullable=False),
+    sa.Column("protected", sa.LargeBinary),
+)
+
+arrest_versions = sa.Table(
+    "arrest_versions",
+    metadata,
+    sa.Column("arrest_id", sa.String(36), sa.ForeignKey("arrests.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("changed_by", sa.String(60), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("snapshot", JSONDoc),
+    sa.Column("protected", sa.LargeBinary),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(60), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# Who did what, when, with what outcome. Metadata only: never personal data. The tamper-evident
+# disclosure log (Merkle tree) is built over these rows by the audit component.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(60), nullable=False),
+    sa.Column("role", sa.String(20)),
+    sa.Column("action", sa.String(60), nullable=False, index=True),
+    sa.Column("subject", sa.String(60), index=True),
+    sa.Column("outcome", sa.String(12), nullable=False),
+    sa.Column("details", JSONDoc, nullable=False),
+)
+
+# Events waiting to be relayed, in commit order of `seq`. `data` carries no personal fields: the
+# relay projects the arrest at `arrest_version` for each partner when it delivers.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("type", sa.String(60), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(36), nullable=False, index=True),
+    sa.Column("time", UTCDateTime, nullable=False),
+    sa.Column("arrest_version", sa.Integer, nullable=False),
+    sa.Column("data", JSONDoc, nullable=False),
+)

@@ -1,0 +1,121 @@
+"""The unit of work: one database transaction holding a command's state change, its audit rows and
+its outbox events. Nothing is published before commit; nothing committed is lost."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+
+from pars.crypto import KeyRing
+from pars.domain.clock import Clock
+from pars.domain.events import DomainEvent
+from pars.store.accounts import PersonRepository, UserRepository
+from pars.store.arrests import ArrestRepository
+from pars.store.tables import audit_log, outbox
+
+__all__ = ["AuditEntry", "SqlUnitOfWork", "write_audit"]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row. `details` must hold metadata only; never personal data."""
+
+    actor: str
+    action: str
+    outcome: str = "success"
+    role: str | None = None
+    subject: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) -> None:
+    if not entries:
+        return
+    now = clock.now()
+    conn.execute(
+        sa.insert(audit_log),
+        [
+            {
+                "at": now,
+                "actor": e.actor,
+                "role": e.role,
+                "action": e.action,
+                "subject": e.subject,
+                "outcome": e.outcome,
+                "details": e.details,
+            }
+            for e in entries
+        ],
+    )
+
+
+class SqlUnitOfWork:
+    """`with uow:` opens a transaction; `uow.commit()` writes everything in it; leaving the block
+    without commit rolls all of it back."""
+
+    def __init__(self, engine: sa.Engine, keys: KeyRing, clock: Clock, source: str) -> None:
+        self._engine = engine
+        self._keys = keys
+        self._clock = clock
+        self._source = source
+        # Called inside the transaction just before COMMIT; tests inject failures here.
+        self.before_commit: list[Callable[[sa.Connection], None]] = []
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        self.arrests = ArrestRepository(self.conn, self._keys)
+        self.persons = PersonRepository(self.conn)
+        self.users = UserRepository(self.conn)
+        self._audit: list[AuditEntry] = []
+        self._committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._audit.append(entry)
+
+    def commit(self) -> list[DomainEvent]:
+        """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
+        Returns the events that were committed."""
+        now = self._clock.now()
+        events = self.arrests.flush(now)
+        write_audit(self.conn, self._audit, self._clock)
+        if events:
+            self.conn.execute(
+                sa.insert(outbox),
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "type": e.type,
+                        "source": self._source,
+                        "subject": e.subject,
+                        "time": now,
+                        "arrest_version": e.version,
+                        "data": e.data,
+                    }
+                    for e in events
+                ],
+            )
+        for hook in self.before_commit:
+            hook(self.conn)
+        self._tx.commit()
+        self._committed = True
+        self._audit = []
+        return events

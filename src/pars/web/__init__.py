@@ -1,0 +1,1 @@
+"""HTTP adapter: the FastAPI application. The only place that knows about HTTP."""

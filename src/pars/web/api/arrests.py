@@ -1,0 +1,153 @@
+"""Arrest routes: creation, every workflow step, reads, versions and the filtered list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from pars.domain.arrest import Arrest, ArrestState, Custody
+from pars.domain.errors import InvalidInput
+from pars.services import arrests as svc
+from pars.services import inputs as i
+from pars.services.app import Pars
+from pars.services.views import get_arrest, get_version, list_arrests, list_versions, render
+from pars.store.arrests import ArrestFilter
+from pars.web.api import body
+from pars.web.deps import Caller, get_pars, read_json
+
+router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"])
+PARS = Annotated[Pars, Depends(get_pars)]
+M = TypeVar("M", bound=BaseModel)
+
+
+@router.post("", status_code=201, openapi_extra=body(i.ArrestIn))
+async def create(
+    request: Request,
+    response: Response,
+    who: Caller,
+    pars: PARS,
+    submit: Annotated[bool, Query(description="create and submit in one call")] = False,
+) -> dict[str, Any]:
+    """Create an arrest report as a draft, or created and submitted with `?submit=true`."""
+    data = await read_json(request, i.ArrestIn, pars.settings.max_body_bytes)
+    arrest = await _threaded(svc.create_arrest, pars, who, data, submit)
+    response.headers["Location"] = f"/api/v1/arrests/{arrest.id}"
+    return render(arrest, who)
+
+
+async def _threaded(fn: Callable[..., Arrest], *args: Any) -> Arrest:
+    return await run_in_threadpool(fn, *args)
+
+
+def _step(
+    path: str,
+    model: type[M] | None,
+    handler: Callable[..., Arrest],
+    summary: str,
+) -> None:
+    """Register `POST /arrests/{id}/<path>` running `handler` with the validated body."""
+
+    async def endpoint(arrest_id: str, request: Request, who: Caller, pars: PARS) -> dict[str, Any]:
+        if model is None:
+            arrest = await _threaded(handler, pars, who, arrest_id)
+        else:
+            data = await read_json(request, model, pars.settings.max_body_bytes)
+            arrest = await _threaded(handler, pars, who, arrest_id, data)
+        return render(arrest, who)
+
+    endpoint.__name__ = path.replace("-", "_")
+    router.add_api_route(
+        "/{arrest_id}/" + path,
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        openapi_extra=body(model) if model else None,
+    )
+
+
+_step("submit", None, svc.submit, "Submit a draft (save and send)")
+_step("identification", i.IdentificationIn, svc.identify, "Link to a person record")
+_step("charging-review", None, svc.open_charging_review, "Open the charging review")
+_step(
+    "charging-decision",
+    i.ChargingDecisionIn,
+    svc.decide_charges,
+    "Charge (approve/amend/withdraw/add each charge), decline or divert",
+)
+_step(
+    "summons-release",
+    i.SummonsReleaseIn,
+    svc.release_for_summons,
+    "Release without arraignment, to proceed by summons",
+)
+_step(
+    "arraignment-session", i.ScheduleIn, svc.schedule_arraignment, "Place on an arraignment session"
+)
+_step("arraignment", i.ArraignmentIn, svc.arraign, "Record the preliminary arraignment and bail")
+_step("custody", i.CustodyIn, svc.change_custody, "Change custody status")
+_step("corrections", i.CorrectionIn, svc.correct, "Correct the record (a new version)")
+_step("seal", i.CourtOrderIn, svc.seal, "Seal by court order")
+_step("expunge", i.CourtOrderIn, svc.expunge, "Expunge by court order: destroys personal data")
+
+
+@router.get("")
+def list_(
+    who: Caller,
+    pars: PARS,
+    state: Annotated[list[ArrestState] | None, Query()] = None,
+    district: Annotated[str | None, Query(max_length=10)] = None,
+    custody: Custody | None = None,
+    arrested_from: AwareDatetime | None = None,
+    arrested_to: AwareDatetime | None = None,
+    name: Annotated[
+        str | None, Query(max_length=120, description="'Last' or 'Last, First'")
+    ] = None,
+    otn: Annotated[str | None, Query(max_length=10)] = None,
+    docket: Annotated[str | None, Query(max_length=24)] = None,
+    person_id: Annotated[str | None, Query(max_length=40)] = None,
+    order: Literal["newest", "oldest"] = "newest",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Arrests matching every filter given, newest arrest first (or oldest, for a queue)."""
+    last, first = None, None
+    if name:
+        last, _, first_part = name.partition(",")
+        last, first = last.strip() or None, first_part.strip() or None
+    if arrested_from and arrested_to and arrested_to <= arrested_from:
+        raise InvalidInput.one("/arrested_to", "must be after arrested_from")
+    f = ArrestFilter(
+        states=tuple(s.value for s in state or ()),
+        district=district,
+        custody=custody.value if custody else None,
+        arrested_from=arrested_from,
+        arrested_to=arrested_to,
+        last_name=last,
+        first_name=first,
+        otn=otn,
+        docket_number=docket,
+        person_id=person_id,
+        oldest_first=order == "oldest",
+    )
+    return list_arrests(pars, who, f, limit, cursor)
+
+
+@router.get("/{arrest_id}")
+def read(arrest_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
+    return get_arrest(pars, who, arrest_id)
+
+
+@router.get("/{arrest_id}/versions")
+def versions(arrest_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
+    return {"items": list_versions(pars, who, arrest_id)}
+
+
+@router.get("/{arrest_id}/versions/{version}")
+def version(
+    arrest_id: str, version: Annotated[int, Path(ge=1)], who: Caller, pars: PARS
+) -> dict[str, Any]:
+    return get_version(pars, who, arrest_id, version)

@@ -1,0 +1,99 @@
+"""The FastAPI application: routes, error handling, health, and request logging."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+import pars
+from pars.services.app import Pars
+from pars.store.engine import alembic_config
+from pars.web import problems
+from pars.web.api import BODY_MODELS
+from pars.web.api import arrests as arrests_api
+from pars.web.api import auth as auth_api
+from pars.web.api import charges as charges_api
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger("pars.web")
+
+
+def create_app(app_pars: Pars) -> FastAPI:
+    app = FastAPI(
+        title="PARS",
+        version=pars.__version__,
+        summary="Preliminary Arraignment Reporting System",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.pars = app_pars
+    problems.install(app)
+    app.include_router(auth_api.router)
+    app.include_router(arrests_api.router)
+    app.include_router(charges_api.router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], response_model=None)
+    def readyz() -> Response:
+        """The database answers and its schema is at the newest migration."""
+        try:
+            with app_pars.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        url = app_pars.engine.url.render_as_string(hide_password=False)
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        if current != head:
+            return JSONResponse(
+                {"status": "schema not migrated; run `pars init`", "schema": current, "head": head},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "schema": current})
+
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Path only: query strings can hold names.
+        start = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - start) * 1000, 1),
+        )
+        return response
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in BODY_MODELS:
+            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(js.pop("$defs", {}))
+            components[model.__name__] = js
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,153 @@
+"""One place that turns errors into RFC 9457 problem details (`application/problem+json`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy.exc
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pars.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+
+__all__ = ["BadRequest", "install", "pointer", "problem"]
+
+log = structlog.get_logger("pars.web")
+PROBLEM_JSON = "application/problem+json"
+
+
+class BadRequest(Exception):
+    """A request the API cannot read at all: wrong content type, too large, not JSON."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+
+
+def problem(
+    request: Request, status: int, slug: str, title: str, detail: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def pointer(loc: tuple[int | str, ...]) -> str:
+    """RFC 6901 pointer for a pydantic error location."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)
+
+
+def _safe_msg(err: dict[str, Any]) -> str:
+    # Never echo the input value: it could be an SSN or a victim's name.
+    return str(err.get("msg", "invalid"))
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for e in exc.errors(include_input=False, include_url=False):
+        loc = tuple(p for p in e["loc"] if p not in ("function-after[_single_line()]",))
+        out.append({"pointer": pointer(loc), "detail": _safe_msg(dict(e))})
+    return out
+
+
+_DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (InvalidInput, 422, "invalid-input"),
+    (IllegalTransition, 409, "illegal-transition"),
+    (Conflict, 409, "conflict"),
+    (NotFound, 404, "not-found"),
+    (Forbidden, 403, "forbidden"),
+    (Unauthenticated, 401, "unauthenticated"),
+]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        status, slug = next(
+            ((st, sl) for cls, st, sl in _DOMAIN_STATUS if isinstance(exc, cls)), (400, "refused")
+        )
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidInput):
+            extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+        if isinstance(exc, IllegalTransition):
+            extra["current_state"] = exc.current
+            extra["allowed_actions"] = exc.allowed
+        return problem(request, status, slug, exc.title, exc.detail, **extra)
+
+    @app.exception_handler(BadRequest)
+    async def _bad(request: Request, exc: BadRequest) -> JSONResponse:
+        return problem(request, exc.status, exc.slug, exc.title, exc.detail)
+
+    @app.exception_handler(ValidationError)
+    async def _body(request: Request, exc: ValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        return problem(
+            request,
+            422,
+            "invalid-input",
+            "Invalid input",
+            f"{len(errors)} invalid field(s)",
+            errors=errors,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _params(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = list(e.get("loc", ()))
+            where = loc[0] if loc else "request"
+            name = ".".join(str(p) for p in loc[1:])
+            errors.append({"parameter": name, "in": where, "detail": _safe_msg(dict(e))})
+        return problem(
+            request,
+            422,
+            "invalid-parameter",
+            "Invalid parameter",
+            f"{len(errors)} invalid parameter(s)",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _db(request: Request, exc: sqlalchemy.exc.OperationalError) -> JSONResponse:
+        log.error("database unavailable", error=type(exc.orig).__name__)
+        resp = problem(
+            request,
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the database is busy or unreachable; retry shortly",
+        )
+        resp.headers["Retry-After"] = "2"
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The exception text could carry data; log its type and location only.
+        log.error("unhandled error", error=type(exc).__name__, path=request.url.path)
+        return problem(
+            request, 500, "internal", "Internal error", "an unexpected error; it has been logged"
+        )
