@@ -252,7 +252,9 @@ class Arrest:
         self.document["summons_release"] = {"reason": reason, "by": by, "at": at.isoformat()}
         self._record("release_for_summons", by, at, "pars.arrest.released_for_summons", {})
         if self.custody is not Custody.RELEASED:
-            self._move_custody(Custody.RELEASED, CustodyReason.SUMMONS, None, by, at)
+            self._move_custody(
+                Custody.RELEASED, CustodyReason.SUMMONS, None, by, at, as_part_of="summons"
+            )
 
     def schedule_arraignment(self, session_at: datetime, by: str, at: datetime) -> None:
         self.check("schedule_arraignment")
@@ -305,7 +307,13 @@ class Arrest:
         self._move_custody(to, reason, note, by, at)
 
     def _move_custody(
-        self, to: Custody, reason: CustodyReason, note: str | None, by: str, at: datetime
+        self,
+        to: Custody,
+        reason: CustodyReason,
+        note: str | None,
+        by: str,
+        at: datetime,
+        as_part_of: str | None = None,
     ) -> None:
         previous = self.custody
         self.custody = to
@@ -320,10 +328,15 @@ class Arrest:
                 "at": at.isoformat(),
             }
         )
-        event = "pars.custody.changed" if self.submitted else None
-        self._record(
-            "change_custody", by, at, event, {"from": previous.value, "reason": reason.value}
-        )
+        data = {"from": previous.value, "reason": reason.value}
+        if as_part_of is None:
+            event = "pars.custody.changed" if self.submitted else None
+            self._record("change_custody", by, at, event, data)
+        else:
+            # One command, one history line (the version names the command); the custody
+            # event still goes out, since partners follow custody on its own.
+            payload = {"state": self.state.value, "custody": to.value, **data}
+            self.events.append(DomainEvent("pars.custody.changed", self.id, self.version, payload))
 
     def correct(
         self, changes: dict[str, Any], protected: dict[str, Any], reason: str, by: str, at: datetime

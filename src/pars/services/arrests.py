@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pars.domain.arraignment import Arraignment, Bail
 from pars.domain.arrest import Arrest, Custody
@@ -31,6 +31,8 @@ from pars.services.inputs import (
 )
 from pars.services.intake import charge_spec, intake, intake_patch
 from pars.store.uow import AuditEntry, SqlUnitOfWork
+
+_FUTURE_TOLERANCE = timedelta(minutes=5)
 
 __all__ = [
     "arraign",
@@ -296,6 +298,8 @@ def arraign(pars: Pars, who: Principal, arrest_id: str, data: ArraignmentIn) -> 
             prosecutor=data.prosecutor,
             notes=data.notes,
         )
+        if session_at > pars.clock.now() + _FUTURE_TOLERANCE:
+            raise InvalidInput.one("/session_at", "an arraignment is recorded once it is held")
         session_day = session_at.astimezone(pars.settings.zone).date()
         arrest.check("arraign")  # refuse the state before spending a docket number
         record.validate(session_day)

@@ -1,0 +1,169 @@
+"""Atomicity, encryption at rest, key rotation and the migrations, on both stores."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from pars.crypto import DecryptionError, KeyRing, new_key_line
+from pars.domain.errors import IllegalTransition
+from pars.services import arrests as svc
+from pars.services.app import Pars, Principal
+from pars.services.inputs import ArrestIn, ChargingDecisionIn, CorrectionIn, CourtOrderIn
+from pars.services.keys import rotate
+from pars.store.tables import metadata
+from tests.conftest import KEYS, raw_rows, rows
+from tests.factories import arrest_body
+
+OFFICER = Principal("officer1", "officer")
+PROSECUTOR = Principal("prosecutor1", "prosecutor")
+SECRETS = ("123-45-6789", "Kingston", "Jane Roe", "14 Elm St", "Sam Poe", "JM")
+TABLES = ("arrests", "arrest_versions", "audit_log", "outbox", "otn_sequence")
+
+
+def _counts(pars: Pars) -> dict[str, int]:
+    return {t: len(rows(pars, t)) for t in TABLES}
+
+
+def _create(pars: Pars, submit: bool = True) -> str:
+    return svc.create_arrest(pars, OFFICER, ArrestIn.model_validate(arrest_body()), submit).id
+
+
+class Boom(Exception):
+    pass
+
+
+def _explode(_conn: sa.Connection) -> None:
+    raise Boom("injected after the state change, before COMMIT")
+
+
+def test_failure_before_commit_leaves_nothing(
+    pars: Pars, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = _create(pars)
+    before = _counts(pars)
+    version = rows(pars, "arrests")[0]["version"]
+    original = pars.uow
+
+    def failing_uow() -> Any:
+        uow = original()
+        uow.before_commit.append(_explode)
+        return uow
+
+    monkeypatch.setattr(pars, "uow", failing_uow)
+    decision = ChargingDecisionIn.model_validate(
+        {"charges": [{"charge_id": 1, "action": "approve"}, {"charge_id": 2, "action": "approve"}]}
+    )
+    with pytest.raises(Boom):
+        svc.decide_charges(pars, PROSECUTOR, aid, decision)
+    with pytest.raises(Boom):
+        _create(pars)
+    after = _counts(pars)
+    assert after == before
+    row = rows(pars, "arrests")[0]
+    assert (row["state"], row["version"]) == ("submitted", version)
+
+
+def test_refused_command_writes_only_its_audit_row(pars: Pars, backend: str) -> None:
+    aid = _create(pars)
+    before = _counts(pars)
+    with pytest.raises(IllegalTransition):
+        svc.submit(pars, OFFICER, aid)
+    after = _counts(pars)
+    assert after["audit_log"] == before["audit_log"] + 1
+    assert {k: v for k, v in after.items() if k != "audit_log"} == {
+        k: v for k, v in before.items() if k != "audit_log"
+    }
+    last = rows(pars, "audit_log")[-1]
+    assert (last["action"], last["outcome"], last["subject"]) == (
+        "arrest:submitted",
+        "failure",
+        aid,
+    )
+
+
+def test_protected_fields_are_ciphertext_at_rest(pars: Pars, backend: str) -> None:
+    aid = _create(pars)
+    svc.correct(
+        pars,
+        OFFICER,
+        aid,
+        CorrectionIn.model_validate(
+            {"reason": "ssn typo", "changes": {"person": {"ssn": "123-45-6780"}}}
+        ),
+    )
+    for table in ("arrests", "arrest_versions", "outbox", "audit_log"):
+        for row in raw_rows(pars, table):
+            text = json.dumps({k: v for k, v in row.items() if k != "protected"}, default=str)
+            for secret in (*SECRETS, "123-45-6780"):
+                assert secret not in text, (table, secret)
+            blob = row.get("protected")
+            if blob is not None:
+                blob = bytes(blob)
+                assert blob.startswith(b"v1:test1:")
+                for secret in SECRETS:
+                    assert secret.encode() not in blob
+    # And the application reads them back.
+    with pars.uow() as uow:
+        arrest = uow.arrests.get(aid, lock=False)
+    assert arrest.protected["person"]["ssn"] == "123-45-6780"
+    assert arrest.protected["victims"][0]["name"] == "Jane Roe"
+
+
+def test_ciphertext_is_bound_to_its_record(pars: Pars) -> None:
+    a, b = _create(pars), _create(pars)
+    with pars.engine.begin() as conn:
+        blob = conn.execute(sa.text("SELECT protected FROM arrests WHERE id=:i"), {"i": a}).scalar()
+        conn.execute(sa.text("UPDATE arrests SET protected=:p WHERE id=:i"), {"p": blob, "i": b})
+    with pytest.raises(DecryptionError), pars.uow() as uow:
+        uow.arrests.get(b, lock=False)
+
+
+def test_key_rotation(pars: Pars, backend: str) -> None:
+    aid = _create(pars)
+    new = new_key_line()
+    pars.keys = KeyRing(f"{new},{KEYS}")
+    assert rotate(pars) == 2  # the arrest row and its version row
+    new_id = new.split(":")[0]
+    for table in ("arrests", "arrest_versions"):
+        for row in raw_rows(pars, table):
+            assert bytes(row["protected"]).startswith(f"v1:{new_id}:".encode())
+    assert rotate(pars) == 0
+    pars.keys = KeyRing(new)  # the old key can now be dropped
+    with pars.uow() as uow:
+        assert uow.arrests.get(aid, lock=False).protected["person"]["ssn"] == "123-45-6789"
+
+
+def test_keyring_rejects_bad_keys() -> None:
+    with pytest.raises(ValueError, match="16 or 32 bytes"):
+        KeyRing("k1:" + base64.b64encode(b"short").decode())
+    with pytest.raises(ValueError, match="key-id:base64"):
+        KeyRing("nocolon")
+    with pytest.raises(ValueError, match="no encryption key"):
+        KeyRing(" , ")
+
+
+def test_migrations_match_the_tables(pars: Pars, backend: str) -> None:
+    with pars.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_expunge_destroys_versions(pars: Pars, backend: str) -> None:
+    aid = _create(pars)
+    svc.expunge(pars, Principal("clerk1", "clerk"), aid, CourtOrderIn(order="CP-51-MD-1-2026"))
+    for row in rows(pars, "arrest_versions"):
+        if row["version"] < 2:
+            assert row["snapshot"] is None and row["protected"] is None
+    arrest_row = rows(pars, "arrests")[0]
+    assert arrest_row["protected"] is None
+    assert arrest_row["last_name_key"] is None
+    text = json.dumps(arrest_row["document"])
+    for secret in ("Doe", "John", "1500 Market", "strike"):
+        assert secret not in text
