@@ -4,7 +4,7 @@ the demo generator, so that every way in applies the same rules. Unknown fields 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -34,9 +34,12 @@ __all__ = [
     "CorrectionIn",
     "CourtOrderIn",
     "CustodyIn",
+    "Day",
     "IdentificationIn",
+    "Instant",
     "LoginIn",
     "PersonIn",
+    "RecordId",
     "ScheduleIn",
     "SummonsReleaseIn",
 ]
@@ -120,6 +123,34 @@ def _ssn(v: str) -> str:
 SSN = Annotated[str, StringConstraints(strict=True, max_length=11), AfterValidator(_ssn)]
 
 
+_MIN_YEAR, _MAX_YEAR = 1900, 2200
+
+
+def _instant(v: datetime) -> datetime:
+    # Bounded so that every instant converts to UTC and fits every database's timestamp type.
+    if not _MIN_YEAR <= v.year <= _MAX_YEAR:
+        raise ValueError(f"must be between the years {_MIN_YEAR} and {_MAX_YEAR}")
+    return v.astimezone(UTC)
+
+
+def _day(v: date) -> date:
+    if not _MIN_YEAR <= v.year <= _MAX_YEAR:
+        raise ValueError(f"must be between the years {_MIN_YEAR} and {_MAX_YEAR}")
+    return v
+
+
+# An instant with an explicit UTC offset, normalised to UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+Day = Annotated[date, AfterValidator(_day)]
+# Ids PARS issues (UUIDs); anything else cannot name a record.
+RecordId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", strict=True
+    ),
+]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -137,7 +168,7 @@ class PersonIn(_In):
     suffix: (
         Annotated[str, StringConstraints(pattern=r"^(JR|SR|II|III|IV|V)$", strict=True)] | None
     ) = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     sex: Literal["M", "F", "X", "U"] | None = None
     race: Literal["W", "B", "I", "A", "P", "U"] | None = Field(
         default=None, description="NIBRS race code"
@@ -201,7 +232,7 @@ class PartyIn(_In):
 
 
 class ArrestIn(_In):
-    arrested_at: AwareDatetime
+    arrested_at: Instant
     arrest_type: Literal["on_view", "warrant", "summons"]
     location: LocationIn
     arresting_officer: OfficerIn
@@ -213,15 +244,13 @@ class ArrestIn(_In):
     narrative: Narrative | None = None
     victims: list[PartyIn] = Field(default_factory=list, max_length=50)
     witnesses: list[PartyIn] = Field(default_factory=list, max_length=50)
-    co_defendants: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
-        default_factory=list, max_length=20
-    )
+    co_defendants: list[RecordId] = Field(default_factory=list, max_length=20)
 
 
 class ArrestPatch(_In):
     """Corrections: every field optional, the same rules as on creation."""
 
-    arrested_at: AwareDatetime | None = None
+    arrested_at: Instant | None = None
     arrest_type: Literal["on_view", "warrant", "summons"] | None = None
     location: LocationIn | None = None
     arresting_officer: OfficerIn | None = None
@@ -233,9 +262,7 @@ class ArrestPatch(_In):
     narrative: Narrative | None = None
     victims: list[PartyIn] | None = Field(default=None, max_length=50)
     witnesses: list[PartyIn] | None = Field(default=None, max_length=50)
-    co_defendants: list[Annotated[str, StringConstraints(max_length=40)]] | None = Field(
-        default=None, max_length=20
-    )
+    co_defendants: list[RecordId] | None = Field(default=None, max_length=20)
 
 
 class CorrectionIn(_In):
@@ -244,7 +271,7 @@ class CorrectionIn(_In):
 
 
 class IdentificationIn(_In):
-    person_id: Annotated[str, StringConstraints(max_length=40, strict=True)] | None = None
+    person_id: RecordId | None = None
     local_person_id: ShortCode | None = None
     state_id: ShortCode | None = None
     fbi_number: ShortCode | None = None
@@ -286,7 +313,7 @@ class SummonsReleaseIn(_In):
 
 
 class ScheduleIn(_In):
-    session_at: AwareDatetime
+    session_at: Instant
 
 
 Money = Annotated[Decimal, Field(ge=0, le=100_000_000, max_digits=12, decimal_places=2)]
@@ -300,7 +327,7 @@ class BailIn(_In):
 
 
 class ArraignmentIn(_In):
-    session_at: AwareDatetime | None = Field(
+    session_at: Instant | None = Field(
         default=None, description="default: the scheduled session, else now"
     )
     magistrate: Line100
@@ -308,7 +335,7 @@ class ArraignmentIn(_In):
     prosecutor: Line100 | None = None
     probable_cause_found: StrictBool
     bail: BailIn | None = None
-    preliminary_hearing_date: date | None = None
+    preliminary_hearing_date: Day | None = None
     notes: Narrative | None = None
 
 

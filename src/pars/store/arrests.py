@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from pars.domain.events import DomainEvent
 from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_sequence
 
 __all__ = ["ArrestFilter", "ArrestRepository", "Page"]
+
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class ArrestRepository:
         PostgreSQL so concurrent commands on one arrest queue instead of conflicting."""
         if arrest_id in self._seen:
             return self._seen[arrest_id][0]
+        if not _ID.match(arrest_id):
+            raise NotFound(f"no arrest {arrest_id[:40]!r}")
         q = sa.select(arrests).where(arrests.c.id == arrest_id)
         if lock and self._conn.dialect.name == "postgresql":
             q = q.with_for_update()
@@ -80,6 +85,8 @@ class ArrestRepository:
         return arrest
 
     def exists(self, arrest_id: str) -> bool:
+        if not _ID.match(arrest_id):
+            return False
         q = sa.select(arrests.c.id).where(arrests.c.id == arrest_id)
         return self._conn.execute(q).first() is not None
 
@@ -261,6 +268,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, aid = json.loads(raw)
-        return datetime.fromisoformat(at), str(aid)
-    except (ValueError, TypeError) as e:
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None or not isinstance(aid, str) or not _ID.match(aid):
+            raise ValueError("not a cursor")
+        return when, aid
+    except (ValueError, TypeError, OverflowError) as e:
         raise InvalidInput.one("/cursor", "not a cursor this API issued") from e

@@ -3,6 +3,7 @@ its outbox events. Nothing is published before commit; nothing committed is lost
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,14 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _fit(value: str | None, size: int) -> str | None:
+    """Audit fields can come from a request path; keep them printable and within the column."""
+    return None if value is None else _CONTROL.sub("?", value)[:size]
+
+
 def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) -> None:
     if not entries:
         return
@@ -42,10 +51,10 @@ def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) ->
         [
             {
                 "at": now,
-                "actor": e.actor,
-                "role": e.role,
+                "actor": _fit(e.actor, 60),
+                "role": _fit(e.role, 20),
                 "action": e.action,
-                "subject": e.subject,
+                "subject": _fit(e.subject, 60),
                 "outcome": e.outcome,
                 "details": e.details,
             }

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import Arrest, ArrestState, Custody
@@ -14,6 +14,7 @@ from pars.domain.errors import InvalidInput
 from pars.services import arrests as svc
 from pars.services import inputs as i
 from pars.services.app import Pars
+from pars.services.inputs import Instant
 from pars.services.views import get_arrest, get_version, list_arrests, list_versions, render
 from pars.store.arrests import ArrestFilter
 from pars.web.api import body
@@ -22,6 +23,7 @@ from pars.web.deps import Caller, get_pars, read_json
 router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"])
 PARS = Annotated[Pars, Depends(get_pars)]
 M = TypeVar("M", bound=BaseModel)
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 @router.post("", status_code=201, openapi_extra=body(i.ArrestIn))
@@ -99,16 +101,17 @@ def list_(
     who: Caller,
     pars: PARS,
     state: Annotated[list[ArrestState] | None, Query()] = None,
-    district: Annotated[str | None, Query(max_length=10)] = None,
+    district: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,10}$")] = None,
     custody: Custody | None = None,
-    arrested_from: AwareDatetime | None = None,
-    arrested_to: AwareDatetime | None = None,
+    arrested_from: Instant | None = None,
+    arrested_to: Instant | None = None,
     name: Annotated[
-        str | None, Query(max_length=120, description="'Last' or 'Last, First'")
+        str | None,
+        Query(pattern=r"^[^\x00-\x1f\x7f]{1,120}$", description="'Last' or 'Last, First'"),
     ] = None,
-    otn: Annotated[str | None, Query(max_length=10)] = None,
-    docket: Annotated[str | None, Query(max_length=24)] = None,
-    person_id: Annotated[str | None, Query(max_length=40)] = None,
+    otn: Annotated[str | None, Query(pattern=r"^[A-Z]\d{6}-\d$")] = None,
+    docket: Annotated[str | None, Query(pattern=r"^[A-Z]{2}-\d{2}-[A-Z]{2}-\d{7}-\d{4}$")] = None,
+    person_id: Annotated[str | None, Query(pattern=_UUID)] = None,
     order: Literal["newest", "oldest"] = "newest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -148,6 +151,6 @@ def versions(arrest_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
 
 @router.get("/{arrest_id}/versions/{version}")
 def version(
-    arrest_id: str, version: Annotated[int, Path(ge=1)], who: Caller, pars: PARS
+    arrest_id: str, version: Annotated[int, Path(ge=1, le=1_000_000_000)], who: Caller, pars: PARS
 ) -> dict[str, Any]:
     return get_version(pars, who, arrest_id, version)
