@@ -185,3 +185,115 @@ def test_magistrate_finds_no_probable_cause(api: Api, backend: str, clock: FakeC
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["custody_indicator"]) == ("dismissed", "release")
     assert r.json()["arraignment"]["docket_number"] is None
+
+
+ILLEGAL = [
+    ("submit", None, "submitted"),
+    ("charging-review", None, "charged"),
+    ("charging-decision", {"outcome": "decline", "reason": "r"}, "charged"),
+    ("summons-release", {"reason": "r", "no_threat": True, "likely_to_appear": True}, "submitted"),
+    ("arraignment-session", {"session_at": "2026-11-20T16:00:00-05:00"}, "submitted"),
+    ("arraignment", arraignment_body(), "submitted"),
+]
+ROLE_FOR = {
+    "submit": "officer",
+    "charging-review": "prosecutor",
+    "charging-decision": "prosecutor",
+    "summons-release": "prosecutor",
+    "arraignment-session": "clerk",
+    "arraignment": "magistrate",
+}
+
+
+def test_illegal_steps_are_409_naming_state_and_allowed_actions(api: Api) -> None:
+    from tests.web.helpers import arrest_in
+
+    for path, body, state in ILLEGAL:
+        arrest = arrest_in(api, state)
+        r = api.as_(ROLE_FOR[path]).post(f"/api/v1/arrests/{arrest['id']}/{path}", json=body)
+        assert r.status_code == 409, (path, r.text)
+        problem = r.json()
+        assert problem["type"] == "/problems/illegal-transition"
+        assert problem["current_state"] == state
+        assert f"'{state}'" in problem["detail"]
+        assert problem["allowed_actions"]
+        for action in problem["allowed_actions"]:
+            assert action in problem["detail"]
+        after = api.as_("supervisor").get(f"/api/v1/arrests/{arrest['id']}").json()
+        assert (after["state"], after["version"]) == (state, arrest["version"])
+
+
+def test_corrections_make_versions_and_keep_the_old_ones(api: Api, backend: str) -> None:
+    aid = api.as_("officer").post("/api/v1/arrests?submit=true", json=arrest_body()).json()["id"]
+    r = api.as_("officer").post(
+        f"/api/v1/arrests/{aid}/corrections",
+        json={
+            "reason": "DOB typo",
+            "changes": {
+                "person": {"date_of_birth": "1990-04-03", "ssn": "123-45-6780"},
+                "narrative": "Corrected.",
+            },
+        },
+    )
+    assert r.status_code == 200, r.text
+    now = r.json()
+    assert now["version"] == 2
+    assert now["person"]["date_of_birth"] == "1990-04-03"
+    assert now["person"]["ssn"] == "123-45-6780"
+    assert now["person"]["last_name"] == "Doe"  # untouched fields stay
+    old = api.as_("officer").get(f"/api/v1/arrests/{aid}/versions/1").json()
+    assert old["person"]["date_of_birth"] == "1990-04-02"
+    assert old["person"]["ssn"] == "123-45-6789"
+    assert old["narrative"].startswith("Officer observed")
+    versions = api.as_("officer").get(f"/api/v1/arrests/{aid}/versions").json()["items"]
+    assert versions[-1]["reason"] == "DOB typo"
+    corrected = [e for e in rows(api.pars, "outbox") if e["type"] == "pars.record.corrected"]
+    assert corrected[0]["data"]["fields"] == ["narrative", "person", "person.ssn"]
+    assert "1990" not in str(corrected[0]["data"])
+
+
+def test_seal_hides_and_expunge_destroys(api: Api, backend: str) -> None:
+    aid = api.as_("officer").post("/api/v1/arrests?submit=true", json=arrest_body()).json()["id"]
+    r = api.as_("clerk").post(f"/api/v1/arrests/{aid}/seal", json={"order": "CP-51-MD-7-2026"})
+    assert r.status_code == 200, r.text
+    sealed = api.as_("prosecutor").get(f"/api/v1/arrests/{aid}")
+    assert sealed.json()["state"] == "sealed"
+    for secret in ("Doe", "123-45-6789", "Market", "Jane Roe"):
+        assert secret not in sealed.text
+    assert api.as_("prosecutor").get("/api/v1/arrests?name=doe").json()["items"] == []
+    assert api.as_("prosecutor").get(f"/api/v1/arrests/{aid}/versions").json()["items"] == []
+    assert api.as_("prosecutor").get(f"/api/v1/arrests/{aid}/versions/1").status_code == 404
+    r = api.as_("clerk").post(f"/api/v1/arrests/{aid}/expunge", json={"order": "CP-51-MD-8-2026"})
+    assert r.json()["state"] == "expunged"
+    assert r.json()["allowed_actions"] == []
+    assert [e["type"] for e in rows(api.pars, "outbox")][-2:] == [
+        "pars.record.sealed",
+        "pars.record.expunged",
+    ]
+
+
+def test_identification_links_the_same_person_across_arrests(api: Api) -> None:
+    first = api.as_("officer").post("/api/v1/arrests?submit=true", json=arrest_body()).json()
+    second = api.as_("officer").post("/api/v1/arrests?submit=true", json=arrest_body()).json()
+    p1 = (
+        api.as_("supervisor")
+        .post(f"/api/v1/arrests/{first['id']}/identification", json={"state_id": "SID1"})
+        .json()["identification"]
+    )
+    p2 = (
+        api.as_("supervisor")
+        .post(
+            f"/api/v1/arrests/{second['id']}/identification",
+            json={"state_id": "SID1", "fbi_number": "F77"},
+        )
+        .json()
+    )
+    assert p2["identification"]["person_id"] == p1["person_id"]
+    assert len(rows(api.pars, "persons")) == 1
+    third = api.as_("officer").post("/api/v1/arrests?submit=true", json=arrest_body()).json()
+    r = api.as_("supervisor").post(
+        f"/api/v1/arrests/{third['id']}/identification",
+        json={"person_id": p1["person_id"], "fbi_number": "F78"},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "/fbi_number"

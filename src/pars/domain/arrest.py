@@ -212,6 +212,7 @@ class Arrest:
         reason: str | None,
         by: str,
         at: datetime,
+        notes: str | None = None,
     ) -> None:
         """Charge (each charge approved, amended, withdrawn, or added), decline or divert."""
         self.check("decide_charges")
@@ -229,6 +230,7 @@ class Arrest:
             {
                 "outcome": outcome.value,
                 "reason": reason,
+                "notes": notes,
                 "decided_by": by,
                 "decided_at": at.isoformat(),
             }

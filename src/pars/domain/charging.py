@@ -61,6 +61,7 @@ class Charge:
     origin: str = "police"  # "police" or "prosecutor"
     decision: ChargeAction | None = None
     recommended: ChargeSpec | None = None
+    decision_reason: str | None = None
 
     @property
     def active(self) -> bool:
@@ -73,6 +74,7 @@ class Charge:
             "origin": self.origin,
             "decision": self.decision.value if self.decision else None,
             "recommended": _spec_dict(self.recommended) if self.recommended else None,
+            "decision_reason": self.decision_reason,
         }
 
     @classmethod
@@ -83,6 +85,7 @@ class Charge:
             origin=d.get("origin", "police"),
             decision=ChargeAction(d["decision"]) if d.get("decision") else None,
             recommended=_spec_from(d["recommended"]) if d.get("recommended") else None,
+            decision_reason=d.get("decision_reason"),
         )
 
 
@@ -111,6 +114,7 @@ class ChargeDecision:
     action: ChargeAction
     charge_id: int | None = None
     amended: ChargeSpec | None = None
+    reason: str | None = None
 
 
 def apply_decisions(charges: Sequence[Charge], decisions: Sequence[ChargeDecision]) -> list[Charge]:
@@ -120,7 +124,7 @@ def apply_decisions(charges: Sequence[Charge], decisions: Sequence[ChargeDecisio
     errors: list[FieldError] = []
     by_id = {c.id: c for c in charges}
     decided: dict[int, ChargeDecision] = {}
-    added: list[ChargeSpec] = []
+    added: list[tuple[ChargeSpec, str | None]] = []
     for i, d in enumerate(decisions):
         ptr = f"/charges/{i}"
         if d.action is ChargeAction.ADD:
@@ -129,7 +133,7 @@ def apply_decisions(charges: Sequence[Charge], decisions: Sequence[ChargeDecisio
             elif d.amended is None:
                 errors.append(FieldError(f"{ptr}/statute", "an added charge needs a statute"))
             else:
-                added.append(d.amended)
+                added.append((d.amended, d.reason))
             continue
         if d.charge_id is None:
             errors.append(FieldError(f"{ptr}/charge_id", f"required for action '{d.action}'"))
@@ -153,12 +157,28 @@ def apply_decisions(charges: Sequence[Charge], decisions: Sequence[ChargeDecisio
     for c in charges:
         d = decided[c.id]
         if d.action is ChargeAction.AMEND and d.amended is not None:
-            result.append(replace(c, spec=d.amended, decision=d.action, recommended=c.spec))
+            result.append(
+                replace(
+                    c,
+                    spec=d.amended,
+                    decision=d.action,
+                    recommended=c.spec,
+                    decision_reason=d.reason,
+                )
+            )
         else:
-            result.append(replace(c, decision=d.action))
+            result.append(replace(c, decision=d.action, decision_reason=d.reason))
     next_id = max(by_id, default=0) + 1
-    for n, spec in enumerate(added):
-        result.append(Charge(next_id + n, spec, origin="prosecutor", decision=ChargeAction.ADD))
+    for n, (spec, reason) in enumerate(added):
+        result.append(
+            Charge(
+                next_id + n,
+                spec,
+                origin="prosecutor",
+                decision=ChargeAction.ADD,
+                decision_reason=reason,
+            )
+        )
     if not any(c.active for c in result):
         raise InvalidInput.one(
             "/charges", "every charge is withdrawn; decline the case instead (outcome 'decline')"

@@ -228,7 +228,7 @@ def decide_charges(pars: Pars, who: Principal, arrest_id: str, data: ChargingDec
             for name in ("statute", "grade", "counts", "description", "modifier"):
                 if getattr(d, name) is not None:
                     errors.append(FieldError(f"{ptr}/{name}", f"not allowed with '{d.action}'"))
-        decisions.append(ChargeDecision(d.action, d.charge_id, spec))
+        decisions.append(ChargeDecision(d.action, d.charge_id, spec, d.reason))
     if errors:
         raise InvalidInput(errors)
     return _run(
@@ -238,7 +238,7 @@ def decide_charges(pars: Pars, who: Principal, arrest_id: str, data: ChargingDec
         arrest_id,
         "charging:decided",
         lambda uow, a: a.decide_charges(
-            data.outcome, decisions, data.reason, who.username, pars.clock.now()
+            data.outcome, decisions, data.reason, who.username, pars.clock.now(), data.notes
         ),
     )
 

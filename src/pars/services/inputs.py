@@ -293,6 +293,7 @@ class ChargeDecisionIn(_In):
     counts: Annotated[StrictInt, Field(ge=1, le=999)] | None = None
     description: Line200 | None = None
     modifier: Modifier | None = None
+    reason: Line500 | None = None
 
 
 class ChargingDecisionIn(_In):
