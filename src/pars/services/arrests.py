@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from pars.domain.arraignment import Arraignment, Bail
 from pars.domain.arrest import Arrest, Custody
@@ -338,9 +339,29 @@ def correct(pars: Pars, who: Principal, arrest_id: str, data: CorrectionIn) -> A
         for i, cid in enumerate(changes.get("co_defendants") or []):
             if cid == arrest.id or not uow.arrests.exists(cid):
                 raise InvalidInput.one(f"/changes/co_defendants/{i}", f"no other arrest {cid}")
+        _check_birth_before_arrest(pars, arrest, changes)
         arrest.correct(changes, protected, data.reason, who.username, pars.clock.now())
 
     return _run(pars, who, Step.CORRECT, arrest_id, "record:corrected", change)
+
+
+def _check_birth_before_arrest(pars: Pars, arrest: Arrest, changes: dict[str, Any]) -> None:
+    """A correction of either date must keep the birth on or before the arrest (court's day)."""
+    person_changes = changes.get("person") or {}
+    dob = person_changes.get(
+        "date_of_birth", (arrest.document.get("person") or {}).get("date_of_birth")
+    )
+    arrested = changes.get("arrested_at") or arrest.document["arrested_at"]
+    if not dob:
+        return
+    arrest_day = datetime.fromisoformat(arrested).astimezone(pars.settings.zone).date()
+    if date.fromisoformat(dob) > arrest_day:
+        pointer = (
+            "/changes/person/date_of_birth"
+            if "date_of_birth" in person_changes
+            else "/changes/arrested_at"
+        )
+        raise InvalidInput.one(pointer, "the date of birth would be after the arrest")
 
 
 def seal(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arrest:

@@ -12,6 +12,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -126,6 +127,13 @@ SSN = Annotated[str, StringConstraints(strict=True, max_length=11), AfterValidat
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
 
 
+def _text_only(v: object) -> object:
+    # JSON numbers are not dates: a Unix timestamp sent by mistake must not pass as one.
+    if isinstance(v, (int, float)):
+        raise ValueError("must be an ISO 8601 string")
+    return v
+
+
 def _instant(v: datetime) -> datetime:
     # Bounded so that every instant converts to UTC and fits every database's timestamp type.
     if not _MIN_YEAR <= v.year <= _MAX_YEAR:
@@ -140,8 +148,8 @@ def _day(v: date) -> date:
 
 
 # An instant with an explicit UTC offset, normalised to UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
-Day = Annotated[date, AfterValidator(_day)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_instant)]
+Day = Annotated[date, BeforeValidator(_text_only), AfterValidator(_day)]
 # Ids PARS issues (UUIDs); anything else cannot name a record.
 RecordId = Annotated[
     str,

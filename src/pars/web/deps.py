@@ -57,11 +57,12 @@ async def read_json(request: Request, model: type[M], max_bytes: int) -> M:
     try:
         return model.model_validate_json(bytes(body))
     except ValidationError as e:
-        if any(err["type"] == "json_invalid" for err in e.errors()):
+        whole_body = [err["type"] for err in e.errors() if not err["loc"]]
+        if "json_invalid" in whole_body:
             raise BadRequest(
                 400, "malformed-json", "Malformed JSON", "the body is not valid JSON"
             ) from None
-        if e.errors() and e.errors()[0]["type"] == "model_type":
+        if "model_type" in whole_body:
             raise BadRequest(
                 400, "malformed-json", "Malformed JSON", "the body must be a JSON object"
             ) from None
