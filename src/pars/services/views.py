@@ -16,7 +16,14 @@ from pars.services.auth import require
 from pars.store.arrests import ArrestFilter
 from pars.store.uow import AuditEntry
 
-__all__ = ["get_arrest", "get_version", "list_arrests", "list_versions", "render"]
+__all__ = [
+    "full_record",
+    "get_arrest",
+    "get_version",
+    "list_arrests",
+    "list_versions",
+    "render",
+]
 
 # Actions of the aggregate, named as the steps that authorise them.
 _STEP_OF_ACTION = {
@@ -44,6 +51,23 @@ def _role(who: Principal) -> Role | None:
 def render(arrest: Arrest, who: Principal) -> dict[str, Any]:
     """The arrest as the API returns it to this principal."""
     role = _role(who)
+    actions = [
+        a
+        for a in allowed_actions(arrest.state)
+        if role is not None and role in STEP_ROLES[_STEP_OF_ACTION[a]]
+    ]
+    view = _view(arrest, role in READ_PROTECTED, role in READ_VICTIM_WITNESS)
+    view["allowed_actions"] = actions if arrest.state is not ArrestState.EXPUNGED else []
+    return view
+
+
+def full_record(arrest: Arrest) -> dict[str, Any]:
+    """Every field of the arrest, unredacted: the input of the sharing projection, which decides
+    what of it may leave. Never returned to anyone as it is."""
+    return _view(arrest, see_protected=True, see_victims=True)
+
+
+def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": arrest.id,
         "otn": arrest.otn,
@@ -51,15 +75,10 @@ def render(arrest: Arrest, who: Principal) -> dict[str, Any]:
         "custody": arrest.custody.value,
         "version": arrest.version,
     }
-    actions = [
-        a
-        for a in allowed_actions(arrest.state)
-        if role is not None and role in STEP_ROLES[_STEP_OF_ACTION[a]]
-    ]
     if arrest.state is ArrestState.EXPUNGED:
-        return {**base, "expunction": arrest.document.get("expunction"), "allowed_actions": []}
+        return {**base, "expunction": arrest.document.get("expunction")}
     if arrest.state is ArrestState.SEALED:
-        return {**base, "seal": arrest.document.get("seal"), "allowed_actions": actions}
+        return {**base, "seal": arrest.document.get("seal")}
 
     doc = arrest.document
     redacted: list[str] = []
@@ -67,7 +86,7 @@ def render(arrest: Arrest, who: Principal) -> dict[str, Any]:
     protected_person = {
         k: v for k, v in (arrest.protected.get("person") or {}).items() if v is not None
     }
-    if role in READ_PROTECTED:
+    if see_protected:
         person.update(protected_person)
     else:
         redacted += [f"/person/{k}" for k in sorted(protected_person)]
@@ -95,11 +114,10 @@ def render(arrest: Arrest, who: Principal) -> dict[str, Any]:
         "arraignment_session": doc.get("arraignment_session"),
         "arraignment": doc.get("arraignment"),
         "custody_changes": doc.get("custody_changes", []),
-        "allowed_actions": actions,
     }
     for key in ("victims", "witnesses"):
         parties = arrest.protected.get(key) or []
-        if role in READ_VICTIM_WITNESS:
+        if see_victims:
             out[key] = parties
         elif parties:
             redacted.append(f"/{key}")

@@ -1,0 +1,1 @@
+"""Jurisdiction policies shipped with PARS."""

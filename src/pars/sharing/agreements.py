@@ -1,0 +1,203 @@
+"""Data-sharing agreements: what a partner receives, why, under which law, from when until when,
+and who approved it. An agreement discloses nothing until the owners' quorum approves it, and
+nothing outside [starts_at, ends_at). Renewal is a new version that needs approval again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from pars.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
+from pars.domain.events import EVENT_TYPES
+from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
+from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy
+
+__all__ = ["Agreement", "AgreementState", "Approval", "Lookup", "Transport"]
+
+
+class AgreementState(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class Transport(StrEnum):
+    FEED = "feed"  # HTTP feed and Server-Sent Events, pulled by the partner
+    WEBHOOK = "webhook"
+    NATS = "nats"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Partner look-ups by identifier: which identifiers, and how many per minute."""
+
+    identifiers: frozenset[str] = frozenset()
+    per_minute: int = 0
+
+
+@dataclass(frozen=True)
+class Approval:
+    owner: str
+    at: datetime
+    # The sensitive classes this owner explicitly approved; they need a quorum of their own.
+    sensitive: frozenset[FieldClass] = frozenset()
+
+
+LOOKUP_IDENTIFIERS = frozenset({"otn", "docket", "state_id"})
+A = AgreementState
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One version of an agreement. Methods return the next version of the value; the caller
+    stores it. `granted` may name fields (`person.last_name`) or classes (`identity`)."""
+
+    id: str
+    version: int
+    partner: str
+    partner_class: str
+    purpose: str
+    legal_basis: str
+    event_types: frozenset[str]
+    granted: frozenset[str]
+    starts_at: datetime
+    ends_at: datetime
+    transport: Transport = Transport.FEED
+    webhook_url: str | None = None
+    lookup: Lookup = field(default_factory=Lookup)
+    state: AgreementState = AgreementState.DRAFT
+    approvals: tuple[Approval, ...] = ()
+    previous_version: int | None = None
+
+    # -- what it grants --------------------------------------------------------------------
+
+    def granted_fields(self) -> frozenset[str]:
+        """Every catalogue field the grant names, directly or through its class."""
+        classes = {g for g in self.granted if g in FieldClass.__members__.values()}
+        return frozenset(
+            path for path, cls in ARREST_FIELDS.items() if cls in classes or path in self.granted
+        )
+
+    def granted_classes(self) -> frozenset[FieldClass]:
+        return frozenset(ARREST_FIELDS[p] for p in self.granted_fields())
+
+    def validate(self, policy: JurisdictionPolicy) -> None:
+        """InvalidInput for every part of the document that is malformed or that the policy
+        forbids."""
+        errs: list[tuple[str, str]] = []
+        if self.partner_class not in PARTNER_CLASSES:
+            errs.append(("/partner_class", f"one of {', '.join(PARTNER_CLASSES)}"))
+        unknown = sorted(
+            g for g in self.granted
+            if g not in ARREST_FIELDS and g not in FieldClass.__members__.values()
+        )  # fmt: skip
+        if unknown:
+            errs.append(("/granted", f"not a field or class: {', '.join(unknown)}"))
+        if not self.granted:
+            errs.append(("/granted", "grant at least one field or class"))
+        bad_events = sorted(self.event_types - EVENT_TYPES)
+        if bad_events:
+            errs.append(("/event_types", f"unknown event type(s): {', '.join(bad_events)}"))
+        if not self.event_types:
+            errs.append(("/event_types", "cover at least one event type"))
+        if self.ends_at <= self.starts_at:
+            errs.append(("/ends_at", "must be after starts_at"))
+        if self.transport is Transport.WEBHOOK and not self.webhook_url:
+            errs.append(("/webhook_url", "required for webhook transport"))
+        bad_ids = sorted(self.lookup.identifiers - LOOKUP_IDENTIFIERS)
+        if bad_ids:
+            errs.append(("/lookup/identifiers", f"look-up only by {', '.join(LOOKUP_IDENTIFIERS)}"))
+        if self.lookup.identifiers and not 1 <= self.lookup.per_minute <= 600:
+            errs.append(("/lookup/per_minute", "from 1 to 600"))
+        if not unknown and self.partner_class in PARTNER_CLASSES:
+            errs += [
+                ("/granted", r) for r in policy.refusals(self.partner_class, self.granted_classes())
+            ]
+        if errs:
+            raise InvalidInput([FieldError(p, d) for p, d in errs])
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _require(self, action: str, *states: AgreementState) -> None:
+        if self.state not in states:
+            allowed = ", ".join(s.value for s in states)
+            raise Conflict(
+                f"cannot {action} an agreement in state '{self.state}' (only from {allowed})"
+            )
+
+    def submit(self, policy: JurisdictionPolicy) -> Agreement:
+        self._require("submit", A.DRAFT)
+        self.validate(policy)
+        return replace(self, state=A.PENDING_APPROVAL, approvals=())
+
+    def approve(
+        self,
+        owner: str,
+        at: datetime,
+        policy: JurisdictionPolicy,
+        sensitive: frozenset[FieldClass] = frozenset(),
+    ) -> Agreement:
+        """One owner's approval. With the quorum, the agreement becomes active (it discloses only
+        from `starts_at`). Sensitive classes need the quorum's explicit approval as well."""
+        self._require("approve", A.PENDING_APPROVAL)
+        if owner not in policy.owners:
+            raise Forbidden(f"{owner!r} is not an owner under policy {policy.name!r}")
+        if any(a.owner == owner for a in self.approvals):
+            raise Conflict(f"{owner!r} has already approved this version")
+        asked = self.granted_classes() & SENSITIVE_CLASSES
+        if sensitive - asked:
+            raise InvalidInput.one("/sensitive", "approves classes the agreement does not ask for")
+        self.validate(policy)  # the policy may have changed since submission
+        approvals = (*self.approvals, Approval(owner, at, sensitive))
+        state = A.ACTIVE if len(approvals) >= policy.quorum else A.PENDING_APPROVAL
+        if at >= self.ends_at:
+            raise Conflict("the agreement has already ended; renew it instead")
+        return replace(self, approvals=approvals, state=state)
+
+    def approved_sensitive(self, policy: JurisdictionPolicy) -> frozenset[FieldClass]:
+        """Sensitive classes that a quorum of owners explicitly approved."""
+        return frozenset(
+            c for c in SENSITIVE_CLASSES
+            if sum(1 for a in self.approvals if c in a.sensitive) >= policy.quorum
+        )  # fmt: skip
+
+    def suspend(self, owner: str, policy: JurisdictionPolicy) -> Agreement:
+        """Any single owner may suspend at once."""
+        if owner not in policy.owners:
+            raise Forbidden(f"{owner!r} is not an owner under policy {policy.name!r}")
+        self._require("suspend", A.ACTIVE, A.PENDING_APPROVAL)
+        return replace(self, state=A.SUSPENDED)
+
+    def revoke(self, owner: str, policy: JurisdictionPolicy) -> Agreement:
+        if owner not in policy.owners:
+            raise Forbidden(f"{owner!r} is not an owner under policy {policy.name!r}")
+        self._require("revoke", A.DRAFT, A.PENDING_APPROVAL, A.ACTIVE, A.SUSPENDED)
+        return replace(self, state=A.REVOKED)
+
+    def renew(self, starts_at: datetime, ends_at: datetime) -> Agreement:
+        """The next version, in draft, with a new term; it needs the quorum again."""
+        self._require("renew", A.ACTIVE, A.EXPIRED, A.SUSPENDED)
+        return replace(
+            self,
+            version=self.version + 1,
+            previous_version=self.version,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            state=A.DRAFT,
+            approvals=(),
+        )
+
+    def effective_state(self, now: datetime) -> AgreementState:
+        """The state at `now`: an active agreement past its end is expired, whatever is stored."""
+        if self.state is A.ACTIVE and now >= self.ends_at:
+            return A.EXPIRED
+        return self.state
+
+    def discloses_at(self, now: datetime) -> bool:
+        """Whether anything may leave under this agreement at `now` (to the second)."""
+        return self.state is A.ACTIVE and self.starts_at <= now < self.ends_at

@@ -1,0 +1,256 @@
+"""The jurisdiction policy, the agreement lifecycle, and the projection: deny by default, policy
+over agreement, sensitive classes only with quorum, time enforced to the second."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pars.domain.errors import Conflict, Forbidden, InvalidInput
+from pars.domain.events import EVENT_TYPES
+from pars.sharing.agreements import Agreement, AgreementState, Transport
+from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass, unclassified
+from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy, PolicyError
+from pars.sharing.projection import Event, project
+
+T0 = datetime(2026, 9, 1, 4, 0, tzinfo=UTC)
+T1 = datetime(2027, 8, 31, 4, 0, tzinfo=UTC)
+DEFAULT = JurisdictionPolicy.shipped("default")
+SANCTUARY = JurisdictionPolicy.shipped("sanctuary")
+
+
+def _agreement(**kw: Any) -> Agreement:
+    base: dict[str, Any] = {
+        "id": "ag-1", "version": 1, "partner": "State Police", "partner_class": "state_repository",
+        "purpose": "statewide criminal history", "legal_basis": "18 Pa.C.S. § 9112",
+        "event_types": frozenset({"pars.arrest.submitted"}), "granted": frozenset({"case"}),
+        "starts_at": T0, "ends_at": T1,
+    }  # fmt: skip
+    base.update(kw)
+    return Agreement(**base)
+
+
+def _active(a: Agreement, policy: JurisdictionPolicy = DEFAULT, **sensitive: Any) -> Agreement:
+    a = a.submit(policy)
+    for owner in policy.owners[: policy.quorum]:
+        a = a.approve(
+            owner, T0 - timedelta(days=1), policy, sensitive.get("sensitive", frozenset())
+        )
+    assert a.state is AgreementState.ACTIVE
+    return a
+
+
+# -- policy --------------------------------------------------------------------------------
+
+
+def test_shipped_policies_forbid_sensitive_classes_everywhere() -> None:
+    for policy in (DEFAULT, SANCTUARY):
+        assert not policy.sensitive_anywhere
+        assert set(policy.allowed) == set(PARTNER_CLASSES)
+    assert SANCTUARY.may_grant("federal") == {FieldClass.CASE}
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("name: x\nowners: [a, b]\nquorum: 1\npartner_classes: {}\nextra: 1\n", "unknown key"),
+        ("name: x\nowners: [a, b]\npartner_classes: {}\n", "missing key"),
+        ("name: x\nowners: [a, b]\nquorum: 3\npartner_classes: {}\n", "quorum"),
+        ("name: x\nowners: [a, a]\nquorum: 1\npartner_classes: {}\n", "distinct"),
+        ("name: x\nowners: [a]\nquorum: 1\npartner_classes: {spies: [case]}\n", "spies"),
+        ("name: x\nowners: [a]\nquorum: 1\npartner_classes: {federal: [dna]}\n", "dna"),
+        ("name: x\nowners: [a]\nquorum: true\npartner_classes: {}\n", "quorum"),
+        ("- not a mapping\n", "mapping"),
+        ("{unclosed\n", "not YAML"),
+    ],
+)
+def test_bad_policies_are_refused_at_load(tmp_path: Path, yaml_text: str, message: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(PolicyError, match=message):
+        JurisdictionPolicy.load(path)
+
+
+# -- agreements ----------------------------------------------------------------------------
+
+
+def test_lifecycle_needs_the_quorum() -> None:
+    a = _agreement().submit(DEFAULT)
+    assert a.state is AgreementState.PENDING_APPROVAL
+    a = a.approve("district_attorney", T0, DEFAULT)
+    assert a.state is AgreementState.PENDING_APPROVAL
+    with pytest.raises(Conflict, match="already approved"):
+        a.approve("district_attorney", T0, DEFAULT)
+    with pytest.raises(Forbidden):
+        a.approve("police_commissioner", T0, DEFAULT)
+    a = a.approve("courts", T0, DEFAULT)
+    assert a.state is AgreementState.ACTIVE
+    assert a.suspend("city", DEFAULT).state is AgreementState.SUSPENDED
+    assert a.revoke("courts", DEFAULT).state is AgreementState.REVOKED
+
+
+def test_renewal_is_a_new_version_that_needs_approval_again() -> None:
+    a = _active(_agreement())
+    renewed = a.renew(T1, T1 + timedelta(days=365))
+    assert (renewed.version, renewed.previous_version) == (2, 1)
+    assert renewed.state is AgreementState.DRAFT and renewed.approvals == ()
+    assert not renewed.discloses_at(T1)
+
+
+def test_time_is_enforced_to_the_second() -> None:
+    a = _active(_agreement())
+    assert not a.discloses_at(T0 - timedelta(microseconds=1))
+    assert a.discloses_at(T0)
+    assert a.discloses_at(T1 - timedelta(microseconds=1))
+    assert not a.discloses_at(T1)
+    assert a.effective_state(T1) is AgreementState.EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("kw", "pointer", "text"),
+    [
+        ({"granted": frozenset({"protected"})}, "/granted", "forbids protected"),
+        ({"granted": frozenset({"person.ssn"})}, "/granted", "forbids protected"),
+        (
+            {"granted": frozenset({"victims"}), "partner_class": "prosecutor"},
+            "/granted",
+            "victim_witness",
+        ),
+        ({"granted": frozenset({"person.immigration_status"})}, "/granted", "not a field"),
+        ({"granted": frozenset()}, "/granted", "at least one"),
+        ({"partner_class": "ice"}, "/partner_class", "one of"),
+        ({"event_types": frozenset({"pars.arrest.searched"})}, "/event_types", "unknown"),
+        ({"ends_at": T0}, "/ends_at", "after"),
+        ({"transport": Transport.WEBHOOK}, "/webhook_url", "required"),
+    ],
+)
+def test_invalid_agreements_are_refused(kw: dict[str, Any], pointer: str, text: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        _agreement(**kw).submit(DEFAULT)
+    assert any(e.pointer == pointer and text in e.detail for e in err.value.errors), err.value
+
+
+def test_policy_change_is_enforced_at_approval_and_delivery() -> None:
+    a = _agreement(partner_class="federal", granted=frozenset({"identity", "case"}))
+    pending = a.submit(DEFAULT)
+    with pytest.raises(InvalidInput, match="forbids identity"):
+        pending.approve("district_attorney", T0, SANCTUARY)
+    active = _active(a)
+    event = _event({"id": "x", "juvenile": False, "person": {"last_name": "CANARY"}})
+    assert project(active, event, T0, DEFAULT) is not None
+    delivered = project(active, event, T0, SANCTUARY)
+    assert delivered is not None
+    assert "person" not in delivered["data"]
+
+
+# -- projection ----------------------------------------------------------------------------
+
+
+def _event(record: dict[str, Any], type_: str = "pars.arrest.submitted") -> Event:
+    return Event("ev-1", type_, "urn:pars:test", "arrest-1", T0, 1, record)
+
+
+def _canary_record() -> dict[str, Any]:
+    """A record with a distinct canary value in every catalogued field, plus one the catalogue
+    does not know."""
+    record: dict[str, Any] = {}
+    for path in ARREST_FIELDS:
+        value = f"CANARY<{path}>"
+        if "." in path:
+            head, sub = path.split(".", 1)
+            record.setdefault(head, {})[sub] = value
+        else:
+            record[path] = value
+    record["juvenile"] = False
+    record["person"]["immigration_status"] = "CANARY<unclassified>"
+    record["gps_trace"] = "CANARY<unclassified-top>"
+    return record
+
+
+def test_unclassified_fields_are_found() -> None:
+    assert unclassified(_canary_record()) == ["gps_trace", "person.immigration_status"]
+
+
+FIELD_NAMES = sorted(ARREST_FIELDS)
+CLASS_NAMES = sorted(c.value for c in FieldClass)
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> JurisdictionPolicy:
+    allowed = {
+        pc: draw(st.lists(st.sampled_from(CLASS_NAMES), unique=True)) for pc in PARTNER_CLASSES
+    }
+    return JurisdictionPolicy.from_mapping(
+        {"name": "random", "owners": ["a", "b", "c"], "quorum": draw(st.integers(1, 3)),
+         "partner_classes": allowed}
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    policy=policies(),
+    partner_class=st.sampled_from(PARTNER_CLASSES),
+    granted=st.lists(st.sampled_from(FIELD_NAMES + CLASS_NAMES), min_size=1, unique=True),
+    approvers=st.integers(0, 3),
+    sensitive=st.lists(st.sampled_from(sorted(c.value for c in SENSITIVE_CLASSES)), unique=True),
+    juvenile=st.booleans(),
+    offset=st.integers(-5, 5),
+)
+def test_nothing_leaves_outside_grant_policy_and_quorum(
+    policy: JurisdictionPolicy,
+    partner_class: str,
+    granted: list[str],
+    approvers: int,
+    sensitive: list[str],
+    juvenile: bool,
+    offset: int,
+) -> None:
+    agreement = _agreement(partner_class=partner_class, granted=frozenset(granted))
+    try:
+        agreement = agreement.submit(policy)
+    except InvalidInput:
+        return  # refused at creation: nothing can ever be delivered under it
+    asked = agreement.granted_classes() & SENSITIVE_CLASSES
+    approved = frozenset(FieldClass(s) for s in sensitive) & asked
+    for owner in policy.owners[: min(approvers, policy.quorum)]:
+        agreement = agreement.approve(owner, T0, policy, approved)
+    record = _canary_record()
+    record["juvenile"] = juvenile
+    now = T1 + timedelta(seconds=offset)
+    out = project(agreement, _event(record), now, policy)
+    if approvers < policy.quorum or offset >= 0:
+        assert out is None
+        return
+    quorum_ok = approved if approvers >= policy.quorum else frozenset()
+    permitted = policy.may_grant(partner_class)
+    if juvenile and not (FieldClass.JUVENILE in permitted and FieldClass.JUVENILE in quorum_ok):
+        assert out is None
+        return
+    assert out is not None
+    text = repr(out)
+    assert "CANARY<unclassified" not in text
+    for path, cls in ARREST_FIELDS.items():
+        canary = f"CANARY<{path}>"
+        grant_ok = path in granted or cls.value in granted
+        may = grant_ok and cls in permitted and (cls not in SENSITIVE_CLASSES or cls in quorum_ok)
+        assert (canary in text) == may, (path, may)
+
+
+def test_event_types_not_covered_are_not_sent() -> None:
+    a = _active(_agreement())
+    assert project(a, _event({"id": "x"}, "pars.custody.changed"), T0, DEFAULT) is None
+    assert EVENT_TYPES >= a.event_types
+
+
+def test_the_payload_is_a_cloudevent_naming_the_agreement() -> None:
+    a = _active(_agreement())
+    out = project(a, _event({"id": "arrest-1", "otn": "Q1", "narrative": "x"}), T0, DEFAULT)
+    assert out is not None
+    assert out["specversion"] == "1.0"
+    assert out["pars_agreement"] == "ag-1/v1"
+    assert out["data"] == {"id": "arrest-1", "otn": "Q1"}
