@@ -63,6 +63,10 @@ class Pars:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.keys, self.clock, self.source)
 
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work that only reads: on SQLite it does not take the write lock."""
+        return SqlUnitOfWork(self.engine, self.keys, self.clock, self.source, read_only=True)
+
     def audit_now(self, entry: AuditEntry) -> None:
         """Write one audit row in its own transaction: for refusals, whose command rolled back."""
         with self.engine.begin() as conn:

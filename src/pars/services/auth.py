@@ -170,18 +170,20 @@ def authenticate(pars: Pars, token: str) -> Principal:
     longer than `session_idle_minutes`, or its user is disabled."""
     now = pars.clock.now()
     th = _token_hash(token)
-    with pars.uow() as uow:
-        found = uow.users.token(th)
-        if found is None:
-            raise Unauthenticated("unknown or revoked token")
-        user, expires, last_used, revoked = found
-        if revoked or user.disabled:
-            raise Unauthenticated("unknown or revoked token")
-        if expires <= now:
-            raise Unauthenticated("token expired; log in again")
-        if now - last_used > timedelta(minutes=pars.settings.session_idle_minutes):
-            raise Unauthenticated("session locked after inactivity; log in again")
-        if now - last_used >= _TOUCH_EVERY:
+    with pars.reader() as reader:
+        found = reader.users.token(th)
+    if found is None:
+        raise Unauthenticated("unknown or revoked token")
+    user, expires, last_used, revoked = found
+    if revoked or user.disabled:
+        raise Unauthenticated("unknown or revoked token")
+    if expires <= now:
+        raise Unauthenticated("token expired; log in again")
+    if now - last_used > timedelta(minutes=pars.settings.session_idle_minutes):
+        raise Unauthenticated("session locked after inactivity; log in again")
+    if now - last_used >= _TOUCH_EVERY:
+        # Written at most once a minute per token, so reads rarely take the write lock.
+        with pars.uow() as uow:
             uow.users.touch_token(th, now)
             uow.commit()
     return Principal(user.username, user.role)

@@ -137,7 +137,7 @@ def _read_audit(
 
 def get_arrest(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
     require(pars, who, Step.READ, arrest_id)
-    with pars.uow() as uow:
+    with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
     _visible(arrest, who)
     _read_audit(pars, who, "arrest:read", arrest_id, {"version": arrest.version})
@@ -149,7 +149,7 @@ def list_arrests(
 ) -> dict[str, Any]:
     require(pars, who, Step.READ)
     f = ArrestFilter(**{**f.__dict__, "viewer": who.username})
-    with pars.uow() as uow:
+    with pars.reader() as uow:
         page = uow.arrests.search(f, limit, cursor)
     _read_audit(pars, who, "arrest:listed", None, {"count": len(page.items)})
     return {"items": [render(a, who) for a in page.items], "next_cursor": page.next_cursor}
@@ -157,7 +157,7 @@ def list_arrests(
 
 def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, Any]]:
     require(pars, who, Step.READ, arrest_id)
-    with pars.uow() as uow:
+    with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
         _visible(arrest, who)
         if arrest.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
@@ -177,7 +177,7 @@ def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, 
 def get_version(pars: Pars, who: Principal, arrest_id: str, version: int) -> dict[str, Any]:
     """An earlier version of a submitted arrest, as it was then."""
     require(pars, who, Step.READ, arrest_id)
-    with pars.uow() as uow:
+    with pars.reader() as uow:
         current = uow.arrests.get(arrest_id, lock=False)
         _visible(current, who)
         if current.state in (ArrestState.SEALED, ArrestState.EXPUNGED):

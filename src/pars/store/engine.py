@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["make_engine", "migrate"]
+__all__ = ["READ_ONLY", "make_engine", "migrate"]
+
+# Execution option marking a connection whose transaction only reads.
+READ_ONLY = "pars_read_only"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,7 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers take no write lock; WAL gives them a consistent snapshot.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)

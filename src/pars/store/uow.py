@@ -17,6 +17,7 @@ from pars.domain.clock import Clock
 from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
+from pars.store.engine import READ_ONLY
 from pars.store.tables import audit_log, outbox
 
 __all__ = ["AuditEntry", "SqlUnitOfWork", "write_audit"]
@@ -67,8 +68,11 @@ class SqlUnitOfWork:
     """`with uow:` opens a transaction; `uow.commit()` writes everything in it; leaving the block
     without commit rolls all of it back."""
 
-    def __init__(self, engine: sa.Engine, keys: KeyRing, clock: Clock, source: str) -> None:
+    def __init__(
+        self, engine: sa.Engine, keys: KeyRing, clock: Clock, source: str, read_only: bool = False
+    ) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._keys = keys
         self._clock = clock
         self._source = source
@@ -77,6 +81,10 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self.conn = self._engine.connect()
+        if self._read_only:
+            self.conn = self.conn.execution_options(**{READ_ONLY: True})
+            if self.conn.dialect.name == "postgresql":
+                self.conn = self.conn.execution_options(postgresql_readonly=True)
         self._tx = self.conn.begin()
         self.arrests = ArrestRepository(self.conn, self._keys)
         self.persons = PersonRepository(self.conn)
@@ -103,6 +111,8 @@ class SqlUnitOfWork:
     def commit(self) -> list[DomainEvent]:
         """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
         Returns the events that were committed."""
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         now = self._clock.now()
         events = self.arrests.flush(now)
         write_audit(self.conn, self._audit, self._clock)
