@@ -39,6 +39,8 @@ def _seed_users(pars: Pars) -> None:
     for role in Role:
         add_user(pars, f"{role.value}1", role.value, PASSWORD)
     add_user(pars, "officer2", "officer", PASSWORD)
+    for owner in ("district_attorney", "courts", "city"):
+        add_user(pars, f"owner_{owner}", "privacy_officer", PASSWORD, owner=owner)
 
 
 @pytest.fixture(scope="session")
@@ -145,7 +147,8 @@ class Api:
         return self._tokens[username]
 
     def as_(self, role_or_user: str) -> TestClient:
-        user = role_or_user if role_or_user[-1].isdigit() else f"{role_or_user}1"
+        roles = {r.value for r in Role}
+        user = f"{role_or_user}1" if role_or_user in roles else role_or_user
         self.client.headers["Authorization"] = f"Bearer {self.token(user)}"
         return self.client
 

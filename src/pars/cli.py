@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -81,8 +82,9 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         return 2
     password = sys.stdin.readline().rstrip("\r\n")
     pars = _pars(_settings())
-    add_user(pars, args.name, args.role, password)
-    print(f"user {args.name} added with role {args.role}")
+    add_user(pars, args.name, args.role, password, owner=args.owner)
+    owner = f" for owner {args.owner}" if args.owner else ""
+    print(f"user {args.name} added with role {args.role}{owner}")
     return 0
 
 
@@ -120,6 +122,68 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partners_add(args: argparse.Namespace) -> int:
+    from pars.services.agreements import add_partner
+
+    partner_id, key = add_partner(_pars(_settings()), args.name, args.partner_class)
+    print(f"partner {args.name} ({args.partner_class}) id {partner_id}")
+    print(f"API key (shown once, store it now): {key}")
+    return 0
+
+
+def cmd_partners_rotate(args: argparse.Namespace) -> int:
+    from pars.services.agreements import rotate_partner_key
+
+    key = rotate_partner_key(_pars(_settings()), args.name, revoke_old=not args.keep_old)
+    print(f"new API key (shown once): {key}")
+    return 0
+
+
+def cmd_partners_list(args: argparse.Namespace) -> int:
+    pars = _pars(_settings())
+    with pars.reader() as uow:
+        for p in uow.sharing.partners():
+            print(f"{p['id']}\t{p['name']}\t{p['partner_class']}")
+    return 0
+
+
+_OPERATOR = ("cli", "privacy_officer")
+
+
+def cmd_agreements_import(args: argparse.Namespace) -> int:
+    """A YAML agreement document becomes a new draft; approval still needs the owners."""
+    import yaml
+    from pydantic import ValidationError
+
+    from pars.services.agreements import create_agreement
+    from pars.services.app import Principal
+    from pars.services.inputs import AgreementIn
+
+    with open(args.file) as f:
+        data = yaml.safe_load(f)
+    try:
+        payload = AgreementIn.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as e:
+        for err in e.errors(include_input=False):
+            where = "/".join(str(p) for p in err["loc"])
+            print(f"pars: {args.file}: /{where}: {err['msg']}", file=sys.stderr)
+        return 1
+    result = create_agreement(_pars(_settings()), Principal(*_OPERATOR), payload)
+    print(f"agreement {result['id']} v{result['version']} created as draft")
+    return 0
+
+
+def cmd_agreements_export(args: argparse.Namespace) -> int:
+    import yaml
+
+    from pars.services.agreements import get_agreement
+    from pars.services.app import Principal
+
+    doc = get_agreement(_pars(_settings()), Principal(*_OPERATOR), args.id, args.version)
+    print(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pars", description="Preliminary Arraignment Reporting System")
     sub = p.add_subparsers(dest="command", required=True)
@@ -148,12 +212,35 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("name")
     ua.add_argument("--role", required=True)
     ua.add_argument("--password-stdin", action="store_true")
+    ua.add_argument("--owner", help="the system owner this user approves agreements for")
     ua.set_defaults(fn=cmd_users_add)
     usub.add_parser("list", help="list users").set_defaults(fn=cmd_users_list)
 
     t = sub.add_parser("token", help="print a new API token for a user")
     t.add_argument("name")
     t.set_defaults(fn=cmd_token)
+
+    pt = sub.add_parser("partners", help="partner agencies and their API keys")
+    psub = pt.add_subparsers(dest="partners_command", required=True)
+    pa = psub.add_parser("add", help="register a partner; prints its API key once")
+    pa.add_argument("name")
+    pa.add_argument("--class", dest="partner_class", required=True)
+    pa.set_defaults(fn=cmd_partners_add)
+    pr = psub.add_parser("rotate", help="issue a new API key (old ones revoked)")
+    pr.add_argument("name")
+    pr.add_argument("--keep-old", action="store_true", help="keep old keys working for now")
+    pr.set_defaults(fn=cmd_partners_rotate)
+    psub.add_parser("list", help="list partners").set_defaults(fn=cmd_partners_list)
+
+    ag = sub.add_parser("agreements", help="data-sharing agreements as YAML documents")
+    asub = ag.add_subparsers(dest="agreements_command", required=True)
+    ai = asub.add_parser("import", help="create a draft agreement from a YAML file")
+    ai.add_argument("file")
+    ai.set_defaults(fn=cmd_agreements_import)
+    ae = asub.add_parser("export", help="print an agreement as YAML")
+    ae.add_argument("id")
+    ae.add_argument("--version", type=int)
+    ae.set_defaults(fn=cmd_agreements_export)
 
     k = sub.add_parser("keys", help="encryption keys for protected fields")
     ksub = k.add_subparsers(dest="keys_command", required=True)

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     charge_catalogue: Path | None = Field(
         default=None, description="CSV of the jurisdiction's offenses; unset means Pennsylvania's."
     )
+    policy: str = Field(
+        default="default",
+        description="Jurisdiction data-sharing policy: 'default', 'sanctuary' or a YAML file path.",
+    )
     release_rule: str = Field(
         default="pars.domain.release:pennsylvania_rule",
         description="module:function deciding release without arraignment.",

@@ -14,6 +14,7 @@ from pars.crypto import KeyRing
 from pars.domain.catalogue import ChargeCatalogue
 from pars.domain.clock import Clock, SystemClock
 from pars.domain.release import ReleaseRule
+from pars.sharing.policy import JurisdictionPolicy
 from pars.store.engine import make_engine
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
 
@@ -26,6 +27,7 @@ class Principal:
 
     username: str
     role: str
+    owner: str | None = None  # the system owner this person speaks for, if any
 
 
 def load_release_rule(spec: str) -> ReleaseRule:
@@ -57,6 +59,11 @@ class Pars:
             else ChargeCatalogue.default()
         )
         self.release_rule = load_release_rule(settings.release_rule)
+        self.policy = (
+            JurisdictionPolicy.shipped(settings.policy)
+            if settings.policy in ("default", "sanctuary")
+            else JurisdictionPolicy.load(settings.policy)
+        )
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
 

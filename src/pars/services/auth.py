@@ -29,6 +29,7 @@ __all__ = [
     "issue_token",
     "login",
     "require",
+    "require_role",
 ]
 
 MIN_PASSWORD_LENGTH = 8
@@ -43,7 +44,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(pars: Pars, username: str, role: str, password: str, by: str = "cli") -> None:
+def add_user(
+    pars: Pars, username: str, role: str, password: str, by: str = "cli", owner: str | None = None
+) -> None:
     """Create a staff user. InvalidInput for an unknown role or a short password; Conflict if the
     name is taken."""
     errors: list[FieldError] = []
@@ -54,13 +57,20 @@ def add_user(pars: Pars, username: str, role: str, password: str, by: str = "cli
         errors.append(FieldError("/username", "1-60 letters, digits, '.', '_' or '-'"))
     if len(password) < MIN_PASSWORD_LENGTH:
         errors.append(FieldError("/password", f"at least {MIN_PASSWORD_LENGTH} characters"))
+    if owner is not None and owner not in pars.policy.owners:
+        owners = ", ".join(pars.policy.owners)
+        errors.append(FieldError("/owner", f"not an owner under the policy; one of {owners}"))
     if errors:
         raise InvalidInput(errors)
     with pars.uow() as uow:
         if uow.users.by_name(username):
             raise Conflict(f"user {username!r} exists")
-        uow.users.add(username, role, _hasher.hash(password), pars.clock.now())
-        uow.audit(AuditEntry(by, "account:created", subject=username, details={"role": role}))
+        uow.users.add(username, role, _hasher.hash(password), pars.clock.now(), owner)
+        uow.audit(
+            AuditEntry(
+                by, "account:created", subject=username, details={"role": role, "owner": owner}
+            )
+        )
         uow.commit()
 
 
@@ -186,7 +196,20 @@ def authenticate(pars: Pars, token: str) -> Principal:
         with pars.uow() as uow:
             uow.users.touch_token(th, now)
             uow.commit()
-    return Principal(user.username, user.role)
+    return Principal(user.username, user.role, user.owner)
+
+
+def require_role(
+    pars: Pars, who: Principal, roles: frozenset[Role], what: str, subject: str | None = None
+) -> None:
+    """Forbidden (and an audit row) unless the principal has one of `roles`."""
+    if who.role not in roles:
+        pars.audit_now(
+            AuditEntry(
+                who.username, "access:denied", "denied", who.role, subject, details={"step": what}
+            )
+        )
+        raise Forbidden(f"role '{who.role}' may not {what.replace('_', ' ')}")
 
 
 def require(pars: Pars, who: Principal, step: Step, subject: str | None = None) -> None:

@@ -27,6 +27,8 @@ from pars.domain.charging import CaseOutcome, ChargeAction, Modifier
 from pars.domain.grades import Grade
 
 __all__ = [
+    "AgreementIn",
+    "ApprovalIn",
     "ArraignmentIn",
     "ArrestIn",
     "ArrestPatch",
@@ -41,6 +43,7 @@ __all__ = [
     "LoginIn",
     "PersonIn",
     "RecordId",
+    "RenewalIn",
     "ScheduleIn",
     "SummonsReleaseIn",
 ]
@@ -361,3 +364,34 @@ class CourtOrderIn(_In):
 class LoginIn(_In):
     username: Line60
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024, strict=True)]
+
+
+class LookupIn(_In):
+    identifiers: list[Literal["otn", "docket", "state_id"]] = Field(default_factory=list)
+    per_minute: Annotated[StrictInt, Field(ge=0, le=600)] = 0
+
+
+class AgreementIn(_In):
+    partner: Line120 = Field(description="the partner's name or id (`pars partners add`)")
+    purpose: Line500
+    legal_basis: Line500
+    event_types: list[Line60] = Field(min_length=1, max_length=20)
+    granted: list[Line60] = Field(min_length=1, max_length=120, description="fields or classes")
+    starts_at: Instant
+    ends_at: Instant
+    transport: Literal["feed", "webhook", "nats"] = "feed"
+    webhook_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,2000}$", strict=True)] | None
+    ) = None
+    lookup: LookupIn = Field(default_factory=LookupIn)
+
+
+class ApprovalIn(_In):
+    sensitive: list[Literal["protected", "victim_witness", "juvenile"]] = Field(
+        default_factory=list, description="sensitive classes this owner explicitly approves"
+    )
+
+
+class RenewalIn(_In):
+    starts_at: Instant
+    ends_at: Instant

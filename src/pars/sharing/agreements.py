@@ -8,13 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pars.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from pars.domain.events import EVENT_TYPES
 from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
 from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy
 
-__all__ = ["Agreement", "AgreementState", "Approval", "Lookup", "Transport"]
+__all__ = [
+    "Agreement",
+    "AgreementState",
+    "Approval",
+    "Lookup",
+    "Transport",
+    "from_document",
+    "to_document",
+]
 
 
 class AgreementState(StrEnum):
@@ -201,3 +210,61 @@ class Agreement:
     def discloses_at(self, now: datetime) -> bool:
         """Whether anything may leave under this agreement at `now` (to the second)."""
         return self.state is A.ACTIVE and self.starts_at <= now < self.ends_at
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def to_document(a: Agreement) -> dict[str, object]:
+    """The agreement as a plain document (JSON and YAML), round-trippable by `from_document`."""
+    return {
+        "id": a.id,
+        "version": a.version,
+        "partner": a.partner,
+        "partner_class": a.partner_class,
+        "purpose": a.purpose,
+        "legal_basis": a.legal_basis,
+        "event_types": sorted(a.event_types),
+        "granted": sorted(a.granted),
+        "starts_at": a.starts_at.isoformat(),
+        "ends_at": a.ends_at.isoformat(),
+        "transport": a.transport.value,
+        "webhook_url": a.webhook_url,
+        "lookup": {"identifiers": sorted(a.lookup.identifiers), "per_minute": a.lookup.per_minute},
+        "state": a.state.value,
+        "approvals": [
+            {"owner": p.owner, "at": p.at.isoformat(), "sensitive": sorted(p.sensitive)}
+            for p in a.approvals
+        ],
+        "previous_version": a.previous_version,
+    }
+
+
+def from_document(d: dict[str, Any]) -> Agreement:
+    """Inverse of `to_document`; KeyError/ValueError on a malformed document."""
+    lookup = d.get("lookup") or {}
+    return Agreement(
+        id=str(d["id"]),
+        version=int(d["version"]),
+        partner=str(d["partner"]),
+        partner_class=str(d["partner_class"]),
+        purpose=str(d["purpose"]),
+        legal_basis=str(d["legal_basis"]),
+        event_types=frozenset(d["event_types"]),
+        granted=frozenset(d["granted"]),
+        starts_at=datetime.fromisoformat(d["starts_at"]),
+        ends_at=datetime.fromisoformat(d["ends_at"]),
+        transport=Transport(d.get("transport", "feed")),
+        webhook_url=d.get("webhook_url"),
+        lookup=Lookup(frozenset(lookup.get("identifiers", ())), int(lookup.get("per_minute", 0))),
+        state=AgreementState(d.get("state", "draft")),
+        approvals=tuple(
+            Approval(
+                p["owner"],
+                datetime.fromisoformat(p["at"]),
+                frozenset(FieldClass(c) for c in p.get("sensitive", ())),
+            )
+            for p in d.get("approvals", ())
+        ),
+        previous_version=d.get("previous_version"),
+    )

@@ -22,6 +22,7 @@ class UserRecord:
     failed_logins: int
     locked_until: datetime | None
     disabled: bool
+    owner: str | None = None
 
 
 class UserRepository:
@@ -32,10 +33,16 @@ class UserRepository:
         row = self._conn.execute(sa.select(users).where(users.c.username == username)).first()
         return _user(row._mapping) if row else None
 
-    def add(self, username: str, role: str, password_hash: str, now: datetime) -> int:
+    def add(
+        self, username: str, role: str, password_hash: str, now: datetime, owner: str | None = None
+    ) -> int:
         result = self._conn.execute(
             sa.insert(users).values(
-                username=username, role=role, password_hash=password_hash, created_at=now
+                username=username,
+                role=role,
+                password_hash=password_hash,
+                created_at=now,
+                owner=owner,
             )
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -95,6 +102,7 @@ def _user(row: Any) -> UserRecord:
         failed_logins=row["failed_logins"],
         locked_until=row["locked_until"],
         disabled=bool(row["disabled"]),
+        owner=row["owner"],
     )
 
 

@@ -108,6 +108,8 @@ users = sa.Table(
     sa.Column("locked_until", UTCDateTime),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # For staff who speak for one of the system's owners (approve, suspend, revoke agreements).
+    sa.Column("owner", sa.String(40)),
 )
 
 api_tokens = sa.Table(
@@ -149,4 +151,46 @@ outbox = sa.Table(
     sa.Column("time", UTCDateTime, nullable=False),
     sa.Column("arrest_version", sa.Integer, nullable=False),
     sa.Column("data", JSONDoc, nullable=False),
+)
+
+# Outside agencies. A partner authenticates with an API key (stored hashed; several may be live
+# during a rotation) and receives data only under an agreement in force.
+partners = sa.Table(
+    "partners",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("partner_class", sa.String(30), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(60), nullable=False),
+)
+
+partner_keys = sa.Table(
+    "partner_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "partner_id", sa.String(36), sa.ForeignKey("partners.id"), nullable=False, index=True
+    ),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# Every version of every agreement, never updated once superseded: the public record of who was
+# granted what, when, and by whose approval.
+agreements = sa.Table(
+    "agreements",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column(
+        "partner_id", sa.String(36), sa.ForeignKey("partners.id"), nullable=False, index=True
+    ),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("document", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(60), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -18,6 +18,7 @@ from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
 from pars.store.engine import READ_ONLY
+from pars.store.sharing import SharingRepository
 from pars.store.tables import audit_log, outbox
 
 __all__ = ["AuditEntry", "SqlUnitOfWork", "write_audit"]
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.arrests = ArrestRepository(self.conn, self._keys)
         self.persons = PersonRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.sharing = SharingRepository(self.conn)
         self._audit: list[AuditEntry] = []
         self._committed = False
         return self

@@ -19,6 +19,7 @@ from pars.services.app import Pars
 from pars.store.engine import alembic_config
 from pars.web import problems
 from pars.web.api import BODY_MODELS
+from pars.web.api import agreements as agreements_api
 from pars.web.api import arrests as arrests_api
 from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
@@ -42,6 +43,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.include_router(auth_api.router)
     app.include_router(arrests_api.router)
     app.include_router(charges_api.router)
+    app.include_router(agreements_api.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

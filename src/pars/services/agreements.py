@@ -1,0 +1,253 @@
+"""Partners and data-sharing agreements: one handler per command, each audited.
+
+Privacy officers draft and submit agreements; staff who speak for one of the system's owners
+approve, suspend or revoke them. Every version is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pars.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from pars.domain.roles import Role
+from pars.services.app import Pars, Principal
+from pars.services.auth import require_role
+from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
+from pars.sharing.agreements import Agreement, Lookup, Transport, to_document
+from pars.sharing.fields import FieldClass
+from pars.sharing.policy import PARTNER_CLASSES
+from pars.store.uow import AuditEntry
+
+__all__ = [
+    "add_partner",
+    "approve",
+    "create_agreement",
+    "get_agreement",
+    "list_agreements",
+    "renew",
+    "revoke",
+    "rotate_partner_key",
+    "submit",
+    "suspend",
+    "view",
+]
+
+_MANAGE = frozenset({Role.PRIVACY_OFFICER})
+_READ = frozenset({Role.PRIVACY_OFFICER, Role.AUDITOR})
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def add_partner(pars: Pars, name: str, partner_class: str, by: str = "cli") -> tuple[str, str]:
+    """Register a partner agency; returns (partner id, API key). The key is shown only now."""
+    if partner_class not in PARTNER_CLASSES:
+        raise InvalidInput.one("/partner_class", f"one of {', '.join(PARTNER_CLASSES)}")
+    if not name.strip() or len(name) > 120:
+        raise InvalidInput.one("/name", "1 to 120 characters")
+    partner_id, key = str(uuid.uuid4()), "parsk_" + secrets.token_urlsafe(32)
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        if uow.sharing.partner(name) is not None:
+            raise Conflict(f"partner {name!r} exists")
+        uow.sharing.add_partner(partner_id, name, partner_class, by, now)
+        uow.sharing.add_key(_key_hash(key), partner_id, now)
+        uow.audit(
+            AuditEntry(by, "partner:created", subject=partner_id, details={"class": partner_class})
+        )
+        uow.commit()
+    return partner_id, key
+
+
+def rotate_partner_key(pars: Pars, name: str, revoke_old: bool = True, by: str = "cli") -> str:
+    """A new API key for the partner; the old ones stop working unless `revoke_old` is False."""
+    key = "parsk_" + secrets.token_urlsafe(32)
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        partner = uow.sharing.partner(name)
+        if partner is None:
+            raise NotFound(f"no partner {name!r}")
+        uow.sharing.add_key(_key_hash(key), partner["id"], now)
+        revoked = (
+            uow.sharing.revoke_keys(partner["id"], now, keep=_key_hash(key)) if revoke_old else 0
+        )
+        uow.audit(
+            AuditEntry(
+                by, "partner:key_rotated", subject=partner["id"], details={"revoked": revoked}
+            )
+        )
+        uow.commit()
+    return key
+
+
+def view(a: Agreement, partner: dict[str, Any] | None, now: Any) -> dict[str, Any]:
+    """The agreement as the API shows it: the document, the partner's name, and the state in
+    force now (an active agreement past its end shows as expired)."""
+    doc = to_document(a)
+    doc["partner_name"] = partner["name"] if partner else None
+    doc["effective_state"] = a.effective_state(now).value
+    doc["granted_classes"] = sorted(c.value for c in a.granted_classes())
+    return doc
+
+
+def create_agreement(pars: Pars, who: Principal, data: AgreementIn) -> dict[str, Any]:
+    require_role(pars, who, _MANAGE, "create agreements")
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        partner = uow.sharing.partner(data.partner)
+        if partner is None:
+            raise InvalidInput.one("/partner", f"no partner {data.partner!r}; register it first")
+        agreement = Agreement(
+            id=str(uuid.uuid4()),
+            version=1,
+            partner=partner["id"],
+            partner_class=partner["partner_class"],
+            purpose=data.purpose,
+            legal_basis=data.legal_basis,
+            event_types=frozenset(data.event_types),
+            granted=frozenset(data.granted),
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            transport=Transport(data.transport),
+            webhook_url=data.webhook_url,
+            lookup=Lookup(frozenset(data.lookup.identifiers), data.lookup.per_minute),
+        )
+        agreement.validate(pars.policy)  # refused at creation, and again at every delivery
+        uow.sharing.add(agreement, who.username, now)
+        uow.audit(
+            AuditEntry(
+                who.username,
+                "agreement:created",
+                "success",
+                who.role,
+                agreement.id,
+                details={"version": 1, "partner": partner["id"]},
+            )
+        )
+        uow.commit()
+    return view(agreement, partner, now)
+
+
+def _change(
+    pars: Pars,
+    who: Principal,
+    agreement_id: str,
+    action: str,
+    change: Callable[[Agreement], Agreement],
+    new_version: bool = False,
+) -> dict[str, Any]:
+    now = pars.clock.now()
+    try:
+        with pars.uow() as uow:
+            current = uow.sharing.get(agreement_id, lock=True)
+            if current is None:
+                raise NotFound(f"no agreement {agreement_id[:40]!r}")
+            changed = change(current)
+            if new_version:
+                uow.sharing.add(changed, who.username, now)
+            else:
+                uow.sharing.save(changed, now)
+            uow.audit(
+                AuditEntry(
+                    who.username,
+                    f"agreement:{action}",
+                    "success",
+                    who.role,
+                    agreement_id,
+                    details={
+                        "version": changed.version,
+                        "state": changed.state.value,
+                        "owner": who.owner,
+                    },
+                )
+            )
+            uow.commit()
+            partner = uow.sharing.partner(changed.partner)
+    except (Conflict, Forbidden, InvalidInput, NotFound) as e:
+        pars.audit_now(
+            AuditEntry(
+                who.username,
+                f"agreement:{action}",
+                "failure",
+                who.role,
+                agreement_id,
+                details={"error": type(e).__name__},
+            )
+        )
+        raise
+    return view(changed, partner, now)
+
+
+def _owner(pars: Pars, who: Principal, what: str) -> str:
+    require_role(pars, who, _MANAGE, what)
+    if who.owner is None:
+        raise Forbidden(
+            f"only staff who speak for an owner ({', '.join(pars.policy.owners)}) may {what}"
+        )
+    return who.owner
+
+
+def submit(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
+    require_role(pars, who, _MANAGE, "submit agreements")
+    return _change(pars, who, agreement_id, "submitted", lambda a: a.submit(pars.policy))
+
+
+def approve(pars: Pars, who: Principal, agreement_id: str, data: ApprovalIn) -> dict[str, Any]:
+    owner = _owner(pars, who, "approve agreements")
+    sensitive = frozenset(FieldClass(c) for c in data.sensitive)
+    return _change(
+        pars,
+        who,
+        agreement_id,
+        "approved",
+        lambda a: a.approve(owner, pars.clock.now(), pars.policy, sensitive),
+    )
+
+
+def suspend(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
+    owner = _owner(pars, who, "suspend agreements")
+    return _change(pars, who, agreement_id, "suspended", lambda a: a.suspend(owner, pars.policy))
+
+
+def revoke(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
+    owner = _owner(pars, who, "revoke agreements")
+    return _change(pars, who, agreement_id, "revoked", lambda a: a.revoke(owner, pars.policy))
+
+
+def renew(pars: Pars, who: Principal, agreement_id: str, data: RenewalIn) -> dict[str, Any]:
+    require_role(pars, who, _MANAGE, "renew agreements")
+    return _change(
+        pars,
+        who,
+        agreement_id,
+        "renewed",
+        lambda a: a.renew(data.starts_at, data.ends_at),
+        new_version=True,
+    )
+
+
+def get_agreement(
+    pars: Pars, who: Principal, agreement_id: str, version: int | None = None
+) -> dict[str, Any]:
+    require_role(pars, who, _READ, "read agreements")
+    with pars.reader() as uow:
+        a = uow.sharing.get(agreement_id, version)
+        if a is None:
+            raise NotFound(
+                f"no agreement {agreement_id[:40]!r}" + (f" v{version}" if version else "")
+            )
+        return view(a, uow.sharing.partner(a.partner), pars.clock.now())
+
+
+def list_agreements(pars: Pars, who: Principal) -> list[dict[str, Any]]:
+    """Every version of every agreement, oldest first."""
+    require_role(pars, who, _READ, "read agreements")
+    now = pars.clock.now()
+    with pars.reader() as uow:
+        partners = {p["id"]: p for p in uow.sharing.partners()}
+        return [view(a, partners.get(a.partner), now) for a in uow.sharing.all()]

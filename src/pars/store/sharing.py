@@ -1,0 +1,123 @@
+"""Partners, their API keys, and every version of every agreement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pars.sharing.agreements import Agreement, from_document, to_document
+from pars.store.tables import agreements, partner_keys, partners
+
+__all__ = ["SharingRepository"]
+
+
+class SharingRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    # -- partners ------------------------------------------------------------------------
+
+    def add_partner(
+        self, partner_id: str, name: str, partner_class: str, by: str, now: datetime
+    ) -> None:
+        self._conn.execute(
+            sa.insert(partners).values(
+                id=partner_id, name=name, partner_class=partner_class, created_at=now, created_by=by
+            )
+        )
+
+    def partner(self, id_or_name: str) -> dict[str, Any] | None:
+        q = sa.select(partners).where(
+            sa.or_(partners.c.id == id_or_name, partners.c.name == id_or_name)
+        )
+        row = self._conn.execute(q).mappings().first()
+        return dict(row) if row else None
+
+    def partners(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(sa.select(partners).order_by(partners.c.name)).mappings()
+        return [dict(r) for r in rows]
+
+    def add_key(self, key_hash: str, partner_id: str, now: datetime) -> None:
+        self._conn.execute(
+            sa.insert(partner_keys).values(key_hash=key_hash, partner_id=partner_id, created_at=now)
+        )
+
+    def revoke_keys(self, partner_id: str, now: datetime, keep: str | None = None) -> int:
+        q = sa.update(partner_keys).where(
+            partner_keys.c.partner_id == partner_id, partner_keys.c.revoked_at.is_(None)
+        )
+        if keep:
+            q = q.where(partner_keys.c.key_hash != keep)
+        return int(self._conn.execute(q.values(revoked_at=now)).rowcount)
+
+    def partner_by_key(self, key_hash: str) -> dict[str, Any] | None:
+        q = (
+            sa.select(partners)
+            .join(partner_keys, partner_keys.c.partner_id == partners.c.id)
+            .where(partner_keys.c.key_hash == key_hash, partner_keys.c.revoked_at.is_(None))
+        )
+        row = self._conn.execute(q).mappings().first()
+        return dict(row) if row else None
+
+    # -- agreements ----------------------------------------------------------------------
+
+    def add(self, a: Agreement, by: str, now: datetime) -> None:
+        self._conn.execute(
+            sa.insert(agreements).values(
+                id=a.id,
+                version=a.version,
+                partner_id=a.partner,
+                state=a.state.value,
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                document=to_document(a),
+                created_at=now,
+                created_by=by,
+                updated_at=now,
+            )
+        )
+
+    def save(self, a: Agreement, now: datetime) -> None:
+        self._conn.execute(
+            sa.update(agreements)
+            .where(agreements.c.id == a.id, agreements.c.version == a.version)
+            .values(
+                state=a.state.value,
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                document=to_document(a),
+                updated_at=now,
+            )
+        )
+
+    def get(
+        self, agreement_id: str, version: int | None = None, lock: bool = False
+    ) -> Agreement | None:
+        """The given version, or the newest one."""
+        q = sa.select(agreements.c.document).where(agreements.c.id == agreement_id)
+        q = (
+            q.where(agreements.c.version == version)
+            if version
+            else q.order_by(agreements.c.version.desc()).limit(1)
+        )
+        if lock and self._conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        doc = self._conn.execute(q).scalar()
+        return from_document(doc) if doc else None
+
+    def versions(self, agreement_id: str) -> list[Agreement]:
+        q = (
+            sa.select(agreements.c.document)
+            .where(agreements.c.id == agreement_id)
+            .order_by(agreements.c.version)
+        )
+        return [from_document(d) for d in self._conn.execute(q).scalars()]
+
+    def all(self, partner_id: str | None = None) -> list[Agreement]:
+        """Every version of every agreement (of one partner, if given), oldest first."""
+        q = sa.select(agreements.c.document).order_by(agreements.c.created_at, agreements.c.version)
+        if partner_id:
+            q = q.where(agreements.c.partner_id == partner_id)
+        return [from_document(d) for d in self._conn.execute(q).scalars()]

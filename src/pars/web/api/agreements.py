@@ -1,0 +1,76 @@
+"""Data-sharing agreements: everything a privacy officer does, and what owners approve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from pars.services import agreements as svc
+from pars.services.app import Pars
+from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
+from pars.web.api import body
+from pars.web.deps import Caller, get_pars, read_json
+
+router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"])
+PARS = Annotated[Pars, Depends(get_pars)]
+
+
+@router.post("", status_code=201, openapi_extra=body(AgreementIn))
+async def create(request: Request, who: Caller, pars: PARS) -> dict[str, Any]:
+    """Draft an agreement. It is checked against the jurisdiction policy now and at every
+    delivery."""
+    data = await read_json(request, AgreementIn, pars.settings.max_body_bytes)
+    result: dict[str, Any] = await run_in_threadpool(svc.create_agreement, pars, who, data)
+    return result
+
+
+@router.get("")
+def list_(who: Caller, pars: PARS) -> dict[str, Any]:
+    """Every version of every agreement, oldest first."""
+    return {"items": svc.list_agreements(pars, who)}
+
+
+@router.get("/{agreement_id}")
+def read(agreement_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
+    return svc.get_agreement(pars, who, agreement_id)
+
+
+@router.get("/{agreement_id}/versions/{version}")
+def read_version(
+    agreement_id: str,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+    who: Caller,
+    pars: PARS,
+) -> dict[str, Any]:
+    return svc.get_agreement(pars, who, agreement_id, version)
+
+
+def _action(path: str, handler: Callable[..., dict[str, Any]], model: Any, summary: str) -> None:
+    async def endpoint(
+        agreement_id: str, request: Request, who: Caller, pars: PARS
+    ) -> dict[str, Any]:
+        if model is None:
+            result: dict[str, Any] = await run_in_threadpool(handler, pars, who, agreement_id)
+        else:
+            data = await read_json(request, model, pars.settings.max_body_bytes)
+            result = await run_in_threadpool(handler, pars, who, agreement_id, data)
+        return result
+
+    endpoint.__name__ = f"agreement_{path}"
+    router.add_api_route(
+        "/{agreement_id}/" + path,
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        openapi_extra=body(model) if model else None,
+    )
+
+
+_action("submit", svc.submit, None, "Submit for the owners' approval")
+_action("approve", svc.approve, ApprovalIn, "Approve as one owner (quorum activates it)")
+_action("suspend", svc.suspend, None, "Suspend at once (any one owner)")
+_action("revoke", svc.revoke, None, "Revoke at once (any one owner)")
+_action("renew", svc.renew, RenewalIn, "Draft the next version with a new term")
