@@ -146,6 +146,10 @@ class Api:
             self._tokens[username] = issue_token(self.pars, username)
         return self._tokens[username]
 
+    def fresh_tokens(self) -> None:
+        """Forget the tokens, e.g. after moving the clock past the idle lock."""
+        self._tokens.clear()
+
     def as_(self, role_or_user: str) -> TestClient:
         roles = {r.value for r in Role}
         user = f"{role_or_user}1" if role_or_user in roles else role_or_user

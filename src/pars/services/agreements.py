@@ -17,7 +17,7 @@ from pars.domain.roles import Role
 from pars.services.app import Pars, Principal
 from pars.services.auth import require_role
 from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
-from pars.sharing.agreements import Agreement, Lookup, Transport, to_document
+from pars.sharing.agreements import Agreement, AgreementState, Lookup, Transport, to_document
 from pars.sharing.fields import FieldClass
 from pars.sharing.policy import PARTNER_CLASSES
 from pars.store.uow import AuditEntry
@@ -140,18 +140,37 @@ def _change(
     action: str,
     change: Callable[[Agreement], Agreement],
     new_version: bool = False,
+    every_live_version: bool = False,
 ) -> dict[str, Any]:
+    """Apply `change` to the newest version (or, for suspension and revocation, to every
+    version it applies to: a renewal's old version stays in force until its end) and save."""
     now = pars.clock.now()
     try:
         with pars.uow() as uow:
             current = uow.sharing.get(agreement_id, lock=True)
             if current is None:
                 raise NotFound(f"no agreement {agreement_id[:40]!r}")
-            changed = change(current)
-            if new_version:
-                uow.sharing.add(changed, who.username, now)
+            if every_live_version:
+                older = [
+                    v
+                    for v in uow.sharing.versions(agreement_id)[:-1]
+                    if v.state in (AgreementState.ACTIVE, AgreementState.PENDING_APPROVAL)
+                ]
+                for version in older:
+                    uow.sharing.save(change(version), now)
+                try:
+                    changed = change(current)
+                    uow.sharing.save(changed, now)
+                except Conflict:
+                    if not older:
+                        raise
+                    changed = current
             else:
-                uow.sharing.save(changed, now)
+                changed = change(current)
+                if new_version:
+                    uow.sharing.add(changed, who.username, now)
+                else:
+                    uow.sharing.save(changed, now)
             uow.audit(
                 AuditEntry(
                     who.username,
@@ -211,12 +230,26 @@ def approve(pars: Pars, who: Principal, agreement_id: str, data: ApprovalIn) -> 
 
 def suspend(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
     owner = _owner(pars, who, "suspend agreements")
-    return _change(pars, who, agreement_id, "suspended", lambda a: a.suspend(owner, pars.policy))
+    return _change(
+        pars,
+        who,
+        agreement_id,
+        "suspended",
+        lambda a: a.suspend(owner, pars.policy),
+        every_live_version=True,
+    )
 
 
 def revoke(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
     owner = _owner(pars, who, "revoke agreements")
-    return _change(pars, who, agreement_id, "revoked", lambda a: a.revoke(owner, pars.policy))
+    return _change(
+        pars,
+        who,
+        agreement_id,
+        "revoked",
+        lambda a: a.revoke(owner, pars.policy),
+        every_live_version=True,
+    )
 
 
 def renew(pars: Pars, who: Principal, agreement_id: str, data: RenewalIn) -> dict[str, Any]:

@@ -133,6 +133,43 @@ class ArrestRepository:
             "protected": protected,
         }
 
+    def at_version(self, arrest_id: str, version: int) -> Arrest | None:
+        """The arrest as it was at `version`; None if that version was destroyed (expunged)."""
+        row = (
+            self._conn.execute(
+                sa.select(
+                    arrests.c.otn,
+                    arrests.c.created_by,
+                    arrests.c.created_at,
+                    arrest_versions.c.snapshot,
+                    arrest_versions.c.protected,
+                )
+                .join(arrest_versions, arrest_versions.c.arrest_id == arrests.c.id)
+                .where(arrests.c.id == arrest_id, arrest_versions.c.version == version)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or row["snapshot"] is None:
+            return None
+        snap = row["snapshot"]
+        if isinstance(snap, str):
+            snap = json.loads(snap)
+        protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
+        return Arrest(
+            id=arrest_id,
+            otn=row["otn"],
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            state=ArrestState(snap["state"]),
+            custody=Custody(snap["custody"]),
+            version=version,
+            document=snap["document"],
+            protected=protected,
+            charges=[Charge.from_dict(c) for c in snap["charges"]],
+            history=snap["history"],
+        )
+
     def versions(self, arrest_id: str) -> list[dict[str, Any]]:
         q = (
             sa.select(

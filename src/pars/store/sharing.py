@@ -115,6 +115,11 @@ class SharingRepository:
         )
         return [from_document(d) for d in self._conn.execute(q).scalars()]
 
+    def active(self) -> list[Agreement]:
+        """Every agreement version whose stored state is active (in force or past its end)."""
+        q = sa.select(agreements.c.document).where(agreements.c.state == "active")
+        return [from_document(d) for d in self._conn.execute(q).scalars()]
+
     def all(self, partner_id: str | None = None) -> list[Agreement]:
         """Every version of every agreement (of one partner, if given), oldest first."""
         q = sa.select(agreements.c.document).order_by(agreements.c.created_at, agreements.c.version)

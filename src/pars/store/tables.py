@@ -194,3 +194,40 @@ agreements = sa.Table(
     sa.Column("created_by", sa.String(60), nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# One row per (partner, event) that an agreement in force covered when the relay saw the event.
+# `payload` is the projected CloudEvent; it is re-filtered under the current policy when served,
+# and cleared when the item is withheld (the agreement ended, was suspended or revoked first).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("partner_id", sa.String(36), sa.ForeignKey("partners.id"), nullable=False),
+    sa.Column("agreement_id", sa.String(36), nullable=False),
+    sa.Column("agreement_version", sa.Integer, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("outbox_seq", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(60), nullable=False),
+    sa.Column("subject", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("payload", JSONDoc),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("withheld_at", UTCDateTime),
+    sa.Column("withheld_reason", sa.String(120)),
+    sa.UniqueConstraint("partner_id", "event_id"),
+    sa.Index("ix_deliveries_partner_feed", "partner_id", "id"),
+    sa.Index("ix_deliveries_status", "status"),
+)
+
+# Where the relay is in the outbox.
+relay_state = sa.Table(
+    "relay_state",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    # PostgreSQL: the first missing seq the relay is waiting for, and the relay's own transaction
+    # id when it first saw that gap (see store/relay.py).
+    sa.Column("gap_seq", sa.Integer),
+    sa.Column("gap_marker", sa.BigInteger),
+)

@@ -18,6 +18,7 @@ from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
 from pars.store.engine import READ_ONLY
+from pars.store.relay import DeliveryRepository
 from pars.store.sharing import SharingRepository
 from pars.store.tables import audit_log, outbox
 
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.persons = PersonRepository(self.conn)
         self.users = UserRepository(self.conn)
         self.sharing = SharingRepository(self.conn)
+        self.deliveries = DeliveryRepository(self.conn)
         self._audit: list[AuditEntry] = []
         self._committed = False
         return self
@@ -119,21 +121,19 @@ class SqlUnitOfWork:
         events = self.arrests.flush(now)
         write_audit(self.conn, self._audit, self._clock)
         if events:
-            self.conn.execute(
-                sa.insert(outbox),
-                [
-                    {
-                        "id": str(uuid.uuid4()),
-                        "type": e.type,
-                        "source": self._source,
-                        "subject": e.subject,
-                        "time": now,
-                        "arrest_version": e.version,
-                        "data": e.data,
-                    }
-                    for e in events
-                ],
-            )
+            rows: list[dict[str, Any]] = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": e.type,
+                    "source": self._source,
+                    "subject": e.subject,
+                    "time": now,
+                    "arrest_version": e.version,
+                    "data": e.data,
+                }
+                for e in events
+            ]
+            self.conn.execute(sa.insert(outbox), rows)
         for hook in self.before_commit:
             hook(self.conn)
         self._tx.commit()

@@ -1,0 +1,85 @@
+"""The partner's HTTP feed: pages of its queued deliveries, each checked against its agreement
+and the current policy at the moment it is served. What may no longer leave is withheld."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pars.domain.errors import Unauthenticated
+from pars.services.app import Pars
+from pars.services.relay import in_force_reason
+from pars.sharing.agreements import Agreement
+from pars.sharing.projection import compile_projector
+from pars.store.uow import AuditEntry
+
+__all__ = ["Partner", "authenticate_partner", "feed_page"]
+
+Partner = dict[str, Any]
+
+
+def authenticate_partner(pars: Pars, key: str) -> Partner:
+    """The partner holding this API key; Unauthenticated if it is unknown or revoked."""
+    with pars.reader() as uow:
+        partner = uow.sharing.partner_by_key(hashlib.sha256(key.encode()).hexdigest())
+    if partner is None:
+        raise Unauthenticated("unknown or revoked partner key")
+    return partner
+
+
+def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str, Any]:
+    """Up to `limit` CloudEvents after the cursor `after`, in order. Items are marked delivered
+    (and audited) in the same transaction that reads them, before the response leaves."""
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        rows = uow.deliveries.page(partner["id"], after, limit)
+        agreements: dict[tuple[str, int], Agreement | None] = {}
+        items: list[dict[str, Any]] = []
+        served: list[int] = []
+        withheld: dict[str, list[int]] = {}
+        for row in rows:
+            key = (row["agreement_id"], row["agreement_version"])
+            if key not in agreements:
+                agreements[key] = uow.sharing.get(*key)
+            agreement = agreements[key]
+            reason = in_force_reason(agreement, pars, now)
+            if reason is not None or agreement is None or row["payload"] is None:
+                withheld.setdefault(reason or "no payload", []).append(row["id"])
+                continue
+            payload = dict(row["payload"])
+            # The policy may have tightened since the item was queued: filter again.
+            payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+            items.append(payload)
+            served.append(row["id"])
+        uow.deliveries.mark_delivered(served, now)
+        for reason, ids in withheld.items():
+            uow.deliveries.withhold(ids, reason, now)
+            uow.audit(
+                AuditEntry(
+                    partner["name"][:60],
+                    "disclosure:withheld",
+                    "success",
+                    "partner",
+                    partner["id"],
+                    {"count": len(ids), "reason": reason},
+                )
+            )
+        if served:
+            uow.audit(
+                AuditEntry(
+                    partner["name"][:60],
+                    "disclosure:delivered",
+                    "success",
+                    "partner",
+                    partner["id"],
+                    {
+                        "count": len(served),
+                        "first": served[0],
+                        "last": served[-1],
+                        "transport": "feed",
+                    },
+                )
+            )
+        uow.commit()
+    next_cursor = rows[-1]["id"] if rows else after
+    return {"items": items, "next_cursor": str(next_cursor)}

@@ -1,0 +1,154 @@
+"""The relay: reads the outbox in order and queues, for each agreement in force that covers an
+event, the projection of the event for that agreement's partner. Also drops what may no longer
+leave: queued items of agreements that ended, were suspended or revoked, or that the policy no
+longer allows, are withheld and never sent.
+
+Nothing here sends anything: transports (the HTTP feed, webhooks, NATS) serve the queue, and they
+check the agreement again at the moment of sending.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pars.domain.arrest import Arrest
+from pars.services.app import Pars
+from pars.services.views import full_record
+from pars.sharing.agreements import Agreement, AgreementState
+from pars.sharing.projection import Event, project
+from pars.store.uow import AuditEntry, SqlUnitOfWork
+
+__all__ = ["in_force_reason", "relay_forever", "relay_once", "withhold_ended"]
+
+
+def in_force_reason(a: Agreement | None, pars: Pars, now: datetime) -> str | None:
+    """None when the agreement may disclose at `now`; otherwise why not."""
+    if a is None:
+        return "agreement missing"
+    if a.state is not AgreementState.ACTIVE:
+        return f"agreement {a.state.value}"
+    if now < a.starts_at:
+        return "agreement not started"
+    if now >= a.ends_at:
+        return "agreement ended"
+    refusals = pars.policy.refusals(a.partner_class, a.granted_classes())
+    if refusals:
+        return "policy: " + refusals[0]
+    return None
+
+
+def _record(uow: SqlUnitOfWork, row: dict[str, Any]) -> dict[str, Any] | None:
+    arrest: Arrest | None = uow.arrests.at_version(row["subject"], row["arrest_version"])
+    if arrest is not None:
+        return full_record(arrest)
+    if row["type"] == "pars.record.expunged":
+        # The record is destroyed; partners still learn that they must destroy their copy.
+        return {"id": row["subject"], "state": "expunged", "juvenile": False}
+    return None  # destroyed since: nothing is left to send
+
+
+def relay_once(pars: Pars, batch: int = 500) -> int:
+    """Relay up to `batch` outbox events; returns how many were relayed."""
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        cursor = uow.deliveries.cursor()
+        rows = uow.deliveries.pending(cursor, batch)
+        if not rows:
+            uow.commit()
+            return 0
+        # Every active agreement version (a renewal's old version stays active to its end);
+        # the projection decides, to the second.
+        agreements = uow.sharing.active()
+        queue: list[dict[str, Any]] = []
+        withheld: list[dict[str, Any]] = []
+        for row in rows:
+            covering = [a for a in agreements if row["type"] in a.event_types]
+            record = _record(uow, row) if covering else None
+            if record is None:
+                continue
+            event = Event(
+                row["id"],
+                row["type"],
+                row["source"],
+                row["subject"],
+                row["time"],
+                row["arrest_version"],
+                record,
+            )
+            for a in covering:
+                base = {
+                    "partner_id": a.partner, "agreement_id": a.id,
+                    "agreement_version": a.version, "event_id": row["id"],
+                    "outbox_seq": row["seq"], "event_type": row["type"],
+                    "subject": row["subject"], "created_at": now,
+                }  # fmt: skip
+                payload = project(a, event, now, pars.policy)
+                reason = in_force_reason(a, pars, now)
+                if payload is not None:
+                    queue.append({**base, "status": "queued", "payload": payload})
+                elif reason is not None and a.starts_at <= row["time"] < a.ends_at:
+                    # Committed while the agreement was in force, relayed after it stopped:
+                    # recorded as withheld, so the count of what was not sent is honest.
+                    withheld.append(
+                        {
+                            **base,
+                            "status": "withheld",
+                            "withheld_at": now,
+                            "withheld_reason": reason[:120],
+                        }
+                    )
+        uow.deliveries.enqueue(queue)
+        uow.deliveries.enqueue(withheld)
+        uow.deliveries.set_cursor(rows[-1]["seq"])
+        uow.audit(
+            AuditEntry(
+                "relay",
+                "relay:batch",
+                details={
+                    "events": len(rows),
+                    "queued": len(queue),
+                    "withheld": len(withheld),
+                    "last_seq": rows[-1]["seq"],
+                },
+            )
+        )
+        uow.commit()
+    return len(rows)
+
+
+def withhold_ended(pars: Pars) -> int:
+    """Withhold every queued item whose agreement may no longer disclose; returns how many."""
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        cache: dict[tuple[str, int], str | None] = {}
+        by_reason: dict[str, list[int]] = {}
+        for item in uow.deliveries.queued():
+            key = (item["agreement_id"], item["agreement_version"])
+            if key not in cache:
+                cache[key] = in_force_reason(uow.sharing.get(*key), pars, now)
+            reason = cache[key]
+            if reason is not None:
+                by_reason.setdefault(reason, []).append(item["id"])
+        for reason, ids in by_reason.items():
+            uow.deliveries.withhold(ids, reason, now)
+            uow.audit(
+                AuditEntry(
+                    "relay", "disclosure:withheld", details={"count": len(ids), "reason": reason}
+                )
+            )
+        uow.commit()
+    return sum(len(v) for v in by_reason.values())
+
+
+def relay_forever(
+    pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do."""
+    while not stop():
+        moved = relay_once(pars)
+        withhold_ended(pars)
+        if not moved:
+            time.sleep(interval)

@@ -1,0 +1,154 @@
+"""The relay's view of the outbox, and the per-partner delivery queue.
+
+Outbox order. SQLite serialises writers, so a row is visible only after every row with a lower
+`seq` committed: the relay can advance over gaps at once. On PostgreSQL, sequence numbers are
+drawn before commit, so row n+1 can be visible while the transaction that drew n still runs.
+The relay then stops at the gap and records its own transaction id M. The transaction that drew
+n had its id before that moment (it wrote the arrest before its outbox row), so its id is below
+M; once the oldest running transaction (snapshot xmin) is above M, it has ended, and if row n is
+still missing it rolled back: the gap is skipped. Nothing is waited for longer than the slowest
+transaction that was running when the gap was seen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pars.store.tables import deliveries, outbox, relay_state
+
+__all__ = ["DeliveryRepository"]
+
+_RELAY = "outbox"
+
+
+class DeliveryRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self._pg = conn.dialect.name == "postgresql"
+
+    # -- outbox --------------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        """The last outbox seq relayed; locks the position so one relay works at a time."""
+        q = sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY)
+        if self._pg:
+            q = q.with_for_update()
+        value = self._conn.execute(q).scalar()
+        if value is None:
+            self._conn.execute(sa.insert(relay_state).values(name=_RELAY, last_seq=0))
+            return 0
+        return int(value)
+
+    def set_cursor(self, seq: int) -> None:
+        self._conn.execute(
+            sa.update(relay_state).where(relay_state.c.name == _RELAY).values(last_seq=seq)
+        )
+
+    def pending(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Outbox rows after `after` that are safe to relay, in order, stopping at a gap that a
+        running transaction may still fill. Call `cursor()` first, in the same transaction."""
+        rows = [
+            dict(r)
+            for r in self._conn.execute(
+                sa.select(outbox).where(outbox.c.seq > after).order_by(outbox.c.seq).limit(limit)
+            ).mappings()
+        ]
+        if not self._pg:
+            return rows
+        safe: list[dict[str, Any]] = []
+        expected = after + 1
+        for row in rows:
+            if row["seq"] != expected and not self._gap_closed(expected):
+                break  # the transaction that drew `expected` may still commit it
+            safe.append(row)
+            expected = row["seq"] + 1
+        return safe
+
+    def _gap_closed(self, missing: int) -> bool:
+        state = self._conn.execute(
+            sa.select(relay_state.c.gap_seq, relay_state.c.gap_marker).where(
+                relay_state.c.name == _RELAY
+            )
+        ).one()
+        xmin = int(
+            self._conn.exec_driver_sql(
+                "SELECT txid_snapshot_xmin(txid_current_snapshot())"
+            ).scalar_one()
+        )
+        if state.gap_seq == missing and state.gap_marker is not None:
+            return xmin > int(state.gap_marker)
+        marker = int(self._conn.exec_driver_sql("SELECT txid_current()").scalar_one())
+        self._conn.execute(
+            sa.update(relay_state)
+            .where(relay_state.c.name == _RELAY)
+            .values(gap_seq=missing, gap_marker=marker)
+        )
+        return False
+
+    # -- deliveries ----------------------------------------------------------------------
+
+    def enqueue(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._conn.execute(sa.insert(deliveries), rows)
+
+    def queued(self) -> list[dict[str, Any]]:
+        q = sa.select(deliveries.c.id, deliveries.c.agreement_id, deliveries.c.agreement_version)
+        return [
+            dict(r) for r in self._conn.execute(q.where(deliveries.c.status == "queued")).mappings()
+        ]
+
+    def page(self, partner_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        q = (
+            sa.select(deliveries)
+            .where(
+                deliveries.c.partner_id == partner_id,
+                deliveries.c.id > after,
+                deliveries.c.status.in_(("queued", "delivered")),
+            )
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        return [dict(r) for r in self._conn.execute(q).mappings()]
+
+    def mark_delivered(self, ids: list[int], now: datetime) -> None:
+        if ids:
+            self._conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.id.in_(ids), deliveries.c.status == "queued")
+                .values(status="delivered", delivered_at=now)
+            )
+
+    def withhold(self, ids: list[int], reason: str, now: datetime) -> None:
+        """Drop queued items: they are never sent, whatever happens to the agreement later."""
+        if ids:
+            self._conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.id.in_(ids), deliveries.c.status == "queued")
+                .values(
+                    status="withheld", payload=None, withheld_at=now, withheld_reason=reason[:120]
+                )
+            )
+
+    def for_partner(self, partner_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
+        q = sa.select(
+            deliveries.c.id,
+            deliveries.c.agreement_id,
+            deliveries.c.agreement_version,
+            deliveries.c.event_id,
+            deliveries.c.event_type,
+            deliveries.c.subject,
+            deliveries.c.status,
+            deliveries.c.created_at,
+            deliveries.c.delivered_at,
+            deliveries.c.withheld_at,
+            deliveries.c.withheld_reason,
+        )
+        q = q.where(deliveries.c.partner_id == partner_id)
+        if status:
+            q = q.where(deliveries.c.status == status)
+        return [
+            dict(r) for r in self._conn.execute(q.order_by(deliveries.c.id).limit(limit)).mappings()
+        ]
