@@ -156,7 +156,7 @@ def test_suspension_drops_the_queue_at_once(
 
 
 def test_a_tightened_policy_applies_to_what_is_already_queued(api: Api, clock: FakeClock) -> None:
-    partner_id, key = ag.add_partner(api.pars, "FBI", "federal")
+    _, key = ag.add_partner(api.pars, "FBI", "federal")
     _agreement(api, "FBI", START + timedelta(days=30))  # case + identity: allowed by default
     _submit(api)
     relay_once(api.pars)
