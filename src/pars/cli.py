@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_format, settings.log_level)
     pars = _pars(settings)
+    if not args.no_relay:
+        _start_relay_thread(pars)
     uvicorn.run(
         create_app(pars),
         host=args.host,
@@ -56,6 +59,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         access_log=False,  # the app logs each request itself, without query strings
     )
+    return 0
+
+
+def _start_relay_thread(pars: Pars) -> None:
+    """The embedded default: relay in-process, next to the API, with nothing else to run."""
+    import threading
+
+    from pars.services.relay import relay_forever
+
+    threading.Thread(target=relay_forever, args=(pars,), name="pars-relay", daemon=True).start()
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from pars.logs import configure
+    from pars.services.relay import relay_forever
+
+    settings = _settings()
+    configure(settings.log_format, settings.log_level)
+    print("relaying the outbox to partners; Ctrl-C to stop", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        relay_forever(_pars(settings), interval=args.interval)
     return 0
 
 
@@ -195,7 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument(
+        "--no-relay", action="store_true", help="do not relay to partners in this process"
+    )
     s.set_defaults(fn=cmd_serve)
+
+    rl = sub.add_parser("relay", help="relay committed events to partners (a separate worker)")
+    rl.add_argument("--interval", type=float, default=0.2, help="idle poll interval, seconds")
+    rl.set_defaults(fn=cmd_relay)
 
     d = sub.add_parser("demo", help="fresh database with synthetic arrests, then serve it")
     d.add_argument("--days", type=int, default=90)
