@@ -52,4 +52,5 @@ def test_no_protected_value_in_any_log_output(
         for secret in SECRETS:
             assert secret not in text, secret
     finally:
-        configure("console", "info")
+        # configure() bound the captured stderr, which closes after this test.
+        structlog.reset_defaults()
