@@ -211,3 +211,59 @@ def test_relay_waits_for_a_running_transaction_on_postgres(
     # Rolled back: the gap is permanent once no older transaction runs; the later row goes out.
     assert relay_once(api.pars) == 1
     assert len(_feed(api, psp)["items"]) == 1
+
+
+def test_lookup_by_allowed_identifier_only_rate_limited(
+    api: Api, psp: dict[str, Any], clock: FakeClock, backend: str
+) -> None:
+    _agreement(
+        api, "PSP", START + timedelta(days=30), lookup={"identifiers": ["otn"], "per_minute": 2}
+    )
+    aid = _submit(api)
+    otn = api.as_("officer").get(f"/api/v1/arrests/{aid}").json()["otn"]
+    h = psp["headers"]
+    r = api.client.get("/api/v1/lookup", params={"otn": otn, "purpose": "records check"}, headers=h)
+    assert r.status_code == 200, r.text
+    item = r.json()["items"][0]
+    assert item["otn"] == otn and item["person"]["last_name"] == "Doe"
+    for secret in SECRETS:
+        assert secret not in r.text
+    # Not allowed by the agreement, or not a look-up at all.
+    for params in (
+        {"docket": "MC-51-CR-0000001-2026", "purpose": "x check"},
+        {"name": "Doe", "purpose": "find people"},
+        {"otn": otn, "place_of_birth": "Kingston", "purpose": "sweep"},
+    ):
+        r = api.client.get("/api/v1/lookup", params=params, headers=h)
+        assert r.status_code in (403, 422), (params, r.text)
+    r = api.client.get("/api/v1/lookup", params={"otn": otn}, headers=h)
+    assert r.status_code == 422  # the purpose is required
+    # Rate limit: two a minute.
+    assert (
+        api.client.get(
+            "/api/v1/lookup", params={"otn": "Q999999-0", "purpose": "check"}, headers=h
+        ).json()["items"]
+        == []
+    )
+    r = api.client.get("/api/v1/lookup", params={"otn": otn, "purpose": "check"}, headers=h)
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["retry-after"]) <= 61
+    clock.advance(timedelta(seconds=61))
+    assert (
+        api.client.get(
+            "/api/v1/lookup", params={"otn": otn, "purpose": "check"}, headers=h
+        ).status_code
+        == 200
+    )
+    looked = [a for a in rows(api.pars, "audit_log") if a["action"].startswith("lookup:")]
+    assert {a["details"]["purpose"] for a in looked} >= {"records check", "check"}
+    assert all(otn not in str(a["details"]) for a in looked)
+
+
+def test_lookup_needs_an_agreement_allowing_it(api: Api, psp: dict[str, Any]) -> None:
+    _agreement(api, "PSP", START + timedelta(days=30))  # no look-up permission
+    r = api.client.get(
+        "/api/v1/lookup", params={"otn": "Q000001-2", "purpose": "check"}, headers=psp["headers"]
+    )
+    assert r.status_code == 403
+    assert any(a["action"] == "lookup:refused" for a in rows(api.pars, "audit_log"))

@@ -13,6 +13,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidInput",
     "NotFound",
+    "RateLimited",
     "Unauthenticated",
 ]
 
@@ -41,6 +42,14 @@ class Forbidden(DomainError):
 
 class Unauthenticated(DomainError):
     title = "Authentication required"
+
+
+class RateLimited(DomainError):
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class IllegalTransition(Conflict):

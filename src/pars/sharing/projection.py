@@ -19,7 +19,7 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
 from pars.sharing.policy import JurisdictionPolicy
 
-__all__ = ["Event", "Projector", "compile_projector", "project"]
+__all__ = ["Event", "Projector", "compile_projector", "project", "project_record"]
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,30 @@ def compile_projector(agreement: Agreement, policy: JurisdictionPolicy) -> Proje
     )
 
 
+def project_record(
+    agreement: Agreement, record: Mapping[str, Any], now: datetime, policy: JurisdictionPolicy
+) -> dict[str, Any] | None:
+    """What of `record` may leave to this agreement's partner at `now`, or None: the agreement
+    is not in force, or the record is a juvenile's and juvenile records are not allowed and
+    approved. Used directly for look-ups, and by `project` for events."""
+    if not agreement.discloses_at(now):
+        return None
+    projector = compile_projector(agreement, policy)
+    if record.get("juvenile") and not projector.juvenile_allowed:
+        return None
+    return projector.apply(record)
+
+
 def project(
     agreement: Agreement, event: Event, now: datetime, policy: JurisdictionPolicy
 ) -> dict[str, Any] | None:
     """The CloudEvent for this agreement's partner, or None if nothing of `event` may leave at
-    `now`: the agreement is not in force, does not cover the event type, or the record is a
-    juvenile's and juvenile records are not allowed and approved."""
-    if not agreement.discloses_at(now) or event.type not in agreement.event_types:
+    `now` (see `project_record`), or the agreement does not cover the event type."""
+    if event.type not in agreement.event_types:
         return None
-    projector = compile_projector(agreement, policy)
-    if event.record.get("juvenile") and not projector.juvenile_allowed:
+    data = project_record(agreement, event.record, now, policy)
+    if data is None:
         return None
-    data = projector.apply(event.record)
     return {
         "specversion": "1.0",
         "id": event.id,

@@ -46,6 +46,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.include_router(charges_api.router)
     app.include_router(agreements_api.router)
     app.include_router(feed_api.router)
+    app.include_router(feed_api.lookup_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

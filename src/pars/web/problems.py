@@ -19,6 +19,7 @@ from pars.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 
@@ -76,6 +77,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (NotFound, 404, "not-found"),
     (Forbidden, 403, "forbidden"),
     (Unauthenticated, 401, "unauthenticated"),
+    (RateLimited, 429, "rate-limited"),
 ]
 
 
@@ -91,7 +93,10 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, IllegalTransition):
             extra["current_state"] = exc.current
             extra["allowed_actions"] = exc.allowed
-        return problem(request, status, slug, exc.title, exc.detail, **extra)
+        resp = problem(request, status, slug, exc.title, exc.detail, **extra)
+        if isinstance(exc, RateLimited):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest) -> JSONResponse:
