@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from pars.services import agreements as svc
 from pars.services.app import Pars
 from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
-from pars.web.api import body
+from pars.web.api import body, command_route
 from pars.web.deps import Caller, get_pars, read_json
 
 router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"])
@@ -49,24 +49,7 @@ def read_version(
 
 
 def _action(path: str, handler: Callable[..., dict[str, Any]], model: Any, summary: str) -> None:
-    async def endpoint(
-        agreement_id: str, request: Request, who: Caller, pars: PARS
-    ) -> dict[str, Any]:
-        if model is None:
-            result: dict[str, Any] = await run_in_threadpool(handler, pars, who, agreement_id)
-        else:
-            data = await read_json(request, model, pars.settings.max_body_bytes)
-            result = await run_in_threadpool(handler, pars, who, agreement_id, data)
-        return result
-
-    endpoint.__name__ = f"agreement_{path}"
-    router.add_api_route(
-        "/{agreement_id}/" + path,
-        endpoint,
-        methods=["POST"],
-        summary=summary,
-        openapi_extra=body(model) if model else None,
-    )
+    command_route(router, "agreement_id", path, model, handler, summary, lambda result, _: result)
 
 
 _action("submit", svc.submit, None, "Submit for the owners' approval")

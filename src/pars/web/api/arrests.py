@@ -17,7 +17,7 @@ from pars.services.app import Pars
 from pars.services.inputs import Instant
 from pars.services.views import get_arrest, get_version, list_arrests, list_versions, render
 from pars.store.arrests import ArrestFilter
-from pars.web.api import body
+from pars.web.api import body, command_route
 from pars.web.deps import Caller, get_pars, read_json
 
 router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"])
@@ -45,30 +45,8 @@ async def _threaded(fn: Callable[..., Arrest], *args: Any) -> Arrest:
     return await run_in_threadpool(fn, *args)
 
 
-def _step(
-    path: str,
-    model: type[M] | None,
-    handler: Callable[..., Arrest],
-    summary: str,
-) -> None:
-    """Register `POST /arrests/{id}/<path>` running `handler` with the validated body."""
-
-    async def endpoint(arrest_id: str, request: Request, who: Caller, pars: PARS) -> dict[str, Any]:
-        if model is None:
-            arrest = await _threaded(handler, pars, who, arrest_id)
-        else:
-            data = await read_json(request, model, pars.settings.max_body_bytes)
-            arrest = await _threaded(handler, pars, who, arrest_id, data)
-        return render(arrest, who)
-
-    endpoint.__name__ = path.replace("-", "_")
-    router.add_api_route(
-        "/{arrest_id}/" + path,
-        endpoint,
-        methods=["POST"],
-        summary=summary,
-        openapi_extra=body(model) if model else None,
-    )
+def _step(path: str, model: type[M] | None, handler: Callable[..., Arrest], summary: str) -> None:
+    command_route(router, "arrest_id", path, model, handler, summary, render)
 
 
 _step("submit", None, svc.submit, "Submit a draft (save and send)")
