@@ -163,6 +163,14 @@ def cmd_partners_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partners_secret(args: argparse.Namespace) -> int:
+    from pars.services.agreements import set_webhook_secret
+
+    secret = set_webhook_secret(_pars(_settings()), args.name)
+    print(f"webhook signing secret (shown once; the old one stops working): {secret}")
+    return 0
+
+
 def cmd_partners_list(args: argparse.Namespace) -> int:
     pars = _pars(_settings())
     with pars.reader() as uow:
@@ -262,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--keep-old", action="store_true", help="keep old keys working for now")
     pr.set_defaults(fn=cmd_partners_rotate)
     psub.add_parser("list", help="list partners").set_defaults(fn=cmd_partners_list)
+    pw = psub.add_parser("webhook-secret", help="set a new webhook signing secret; prints it once")
+    pw.add_argument("name")
+    pw.set_defaults(fn=cmd_partners_secret)
 
     ag = sub.add_parser("agreements", help="data-sharing agreements as YAML documents")
     asub = ag.add_subparsers(dest="agreements_command", required=True)

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1, le=5)
     lockout_minutes: int = Field(default=10, ge=10)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

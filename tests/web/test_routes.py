@@ -18,6 +18,7 @@ STAFF_PREFIXES = (
     "/api/v1/agreements",
     "/api/v1/me",
     "/api/v1/auth/token",
+    "/api/v1/partners",
 )
 
 
@@ -41,7 +42,7 @@ def test_staff_routes_refuse_partner_keys_and_partner_routes_refuse_staff(api: A
             continue
         path = route.path.replace("{arrest_id}", "0" * 8 + "-0000-0000-0000-" + "0" * 12)
         path = path.replace("{agreement_id}", "x").replace("{version}", "1")
-        path = path.replace("{citation}", "18-2701-A1")
+        path = path.replace("{citation}", "18-2701-A1").replace("{partner_id}", "x")
         if route.path in PARTNER:
             assert api.as_("admin").get(path).status_code == 401, path
         elif route.path != "/api/v1/auth/token":

@@ -28,9 +28,12 @@ __all__ = [
     "create_agreement",
     "get_agreement",
     "list_agreements",
+    "list_partners",
+    "partner_deliveries",
     "renew",
     "revoke",
     "rotate_partner_key",
+    "set_webhook_secret",
     "submit",
     "suspend",
     "view",
@@ -83,6 +86,22 @@ def rotate_partner_key(pars: Pars, name: str, revoke_old: bool = True, by: str =
         )
         uow.commit()
     return key
+
+
+def set_webhook_secret(pars: Pars, name: str, by: str = "cli") -> str:
+    """A new webhook signing secret for the partner (replacing any); shown only now."""
+    from pars.services.webhooks import new_secret
+
+    secret = new_secret()
+    with pars.uow() as uow:
+        partner = uow.sharing.partner(name)
+        if partner is None:
+            raise NotFound(f"no partner {name!r}")
+        sealed = pars.keys.encrypt({"secret": secret}, partner["id"])
+        uow.sharing.set_webhook_secret(partner["id"], sealed)
+        uow.audit(AuditEntry(by, "partner:webhook_secret_set", subject=partner["id"]))
+        uow.commit()
+    return secret
 
 
 def view(a: Agreement, partner: dict[str, Any] | None, now: Any) -> dict[str, Any]:
@@ -284,3 +303,28 @@ def list_agreements(pars: Pars, who: Principal) -> list[dict[str, Any]]:
     with pars.reader() as uow:
         partners = {p["id"]: p for p in uow.sharing.partners()}
         return [view(a, partners.get(a.partner), now) for a in uow.sharing.all()]
+
+
+def list_partners(pars: Pars, who: Principal) -> list[dict[str, Any]]:
+    require_role(pars, who, _READ, "read partners")
+    with pars.reader() as uow:
+        return [
+            {"id": p["id"], "name": p["name"], "partner_class": p["partner_class"],
+             "created_at": p["created_at"].isoformat(), "webhook_secret_set": bool(
+                 p["webhook_secret"])}
+            for p in uow.sharing.partners()
+        ]  # fmt: skip
+
+
+def partner_deliveries(
+    pars: Pars, who: Principal, partner_id: str, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A partner's deliveries (queued, delivered, withheld, dead letters): metadata only."""
+    require_role(pars, who, _READ, "read deliveries")
+    with pars.reader() as uow:
+        if uow.sharing.partner(partner_id) is None:
+            raise NotFound(f"no partner {partner_id[:40]!r}")
+        rows = uow.deliveries.for_partner(partner_id, status, limit)
+    return [
+        {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows
+    ]

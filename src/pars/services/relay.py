@@ -17,7 +17,7 @@ from typing import Any
 from pars.domain.arrest import Arrest
 from pars.services.app import Pars
 from pars.services.views import full_record
-from pars.sharing.agreements import Agreement, AgreementState
+from pars.sharing.agreements import Agreement, AgreementState, Transport
 from pars.sharing.projection import Event, project
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
@@ -84,11 +84,20 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
                     "agreement_version": a.version, "event_id": row["id"],
                     "outbox_seq": row["seq"], "event_type": row["type"],
                     "subject": row["subject"], "created_at": now,
+                    "transport": a.transport.value,
                 }  # fmt: skip
                 payload = project(a, event, now, pars.policy)
                 reason = in_force_reason(a, pars, now)
                 if payload is not None:
-                    queue.append({**base, "status": "queued", "payload": payload})
+                    push = a.transport is not Transport.FEED
+                    queue.append(
+                        {
+                            **base,
+                            "status": "queued",
+                            "payload": payload,
+                            "next_attempt_at": now if push else None,
+                        }
+                    )
                 elif reason is not None and a.starts_at <= row["time"] < a.ends_at:
                     # Committed while the agreement was in force, relayed after it stopped:
                     # recorded as withheld, so the count of what was not sent is honest.
@@ -147,8 +156,11 @@ def relay_forever(
     pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
 ) -> None:
     """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do."""
+    from pars.services.webhooks import deliver_webhooks
+
     while not stop():
         moved = relay_once(pars)
         withhold_ended(pars)
+        moved += deliver_webhooks(pars)
         if not moved:
             time.sleep(interval)

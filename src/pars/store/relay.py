@@ -106,12 +106,41 @@ class DeliveryRepository:
             .where(
                 deliveries.c.partner_id == partner_id,
                 deliveries.c.id > after,
+                deliveries.c.transport == "feed",
                 deliveries.c.status.in_(("queued", "delivered")),
             )
             .order_by(deliveries.c.id)
             .limit(limit)
         )
         return [dict(r) for r in self._conn.execute(q).mappings()]
+
+    def webhook_heads(self, now: datetime) -> list[dict[str, Any]]:
+        """For each partner, its oldest queued webhook item, if it is due. A partner whose oldest
+        item is waiting for a retry gets nothing sent, so its order holds."""
+        first = (
+            sa.select(sa.func.min(deliveries.c.id))
+            .where(deliveries.c.status == "queued", deliveries.c.transport == "webhook")
+            .group_by(deliveries.c.partner_id)
+        )
+        q = sa.select(deliveries).where(
+            deliveries.c.id.in_(first), deliveries.c.next_attempt_at <= now
+        )
+        return [dict(r) for r in self._conn.execute(q.order_by(deliveries.c.id)).mappings()]
+
+    def failed_attempt(
+        self, item_id: int, attempts: int, error: str, retry_at: datetime | None
+    ) -> None:
+        """Record a failed try: retry at `retry_at`, or a dead letter when it is None."""
+        self._conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == item_id)
+            .values(
+                attempts=attempts,
+                last_error=error[:300],
+                next_attempt_at=retry_at,
+                status="queued" if retry_at else "dead",
+            )
+        )
 
     def mark_delivered(self, ids: list[int], now: datetime) -> None:
         if ids:
@@ -145,6 +174,10 @@ class DeliveryRepository:
             deliveries.c.delivered_at,
             deliveries.c.withheld_at,
             deliveries.c.withheld_reason,
+            deliveries.c.transport,
+            deliveries.c.attempts,
+            deliveries.c.next_attempt_at,
+            deliveries.c.last_error,
         )
         q = q.where(deliveries.c.partner_id == partner_id)
         if status:

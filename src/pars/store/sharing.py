@@ -19,6 +19,11 @@ class SharingRepository:
 
     # -- partners ------------------------------------------------------------------------
 
+    def set_webhook_secret(self, partner_id: str, sealed: bytes) -> None:
+        self._conn.execute(
+            sa.update(partners).where(partners.c.id == partner_id).values(webhook_secret=sealed)
+        )
+
     def add_partner(
         self, partner_id: str, name: str, partner_class: str, by: str, now: datetime
     ) -> None:

@@ -163,6 +163,9 @@ partners = sa.Table(
     sa.Column("partner_class", sa.String(30), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("created_by", sa.String(60), nullable=False),
+    # The Standard Webhooks signing secret, encrypted like protected fields (it must be read to
+    # sign, so it cannot be hashed).
+    sa.Column("webhook_secret", sa.LargeBinary),
 )
 
 partner_keys = sa.Table(
@@ -215,6 +218,11 @@ deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime),
     sa.Column("withheld_at", UTCDateTime),
     sa.Column("withheld_reason", sa.String(120)),
+    # Push transports (webhooks): tries so far, when to try next, and the last failure.
+    sa.Column("transport", sa.String(12), nullable=False, server_default="feed"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("last_error", sa.String(300)),
     sa.UniqueConstraint("partner_id", "event_id"),
     sa.Index("ix_deliveries_partner_feed", "partner_id", "id"),
     sa.Index("ix_deliveries_status", "status"),

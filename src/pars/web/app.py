@@ -24,6 +24,7 @@ from pars.web.api import arrests as arrests_api
 from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
 from pars.web.api import feed as feed_api
+from pars.web.api import partners as partners_api
 
 __all__ = ["create_app"]
 
@@ -47,6 +48,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.include_router(agreements_api.router)
     app.include_router(feed_api.router)
     app.include_router(feed_api.lookup_router)
+    app.include_router(partners_api.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -1,0 +1,32 @@
+"""Partners, for privacy officers and auditors: who they are and what was delivered, withheld or
+dead-lettered to each (metadata only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from pars.services.agreements import list_partners, partner_deliveries
+from pars.services.app import Pars
+from pars.web.deps import Caller, get_pars
+
+router = APIRouter(prefix="/api/v1/partners", tags=["agreements"])
+PARS = Annotated[Pars, Depends(get_pars)]
+
+
+@router.get("")
+def partners(who: Caller, pars: PARS) -> dict[str, Any]:
+    return {"items": list_partners(pars, who)}
+
+
+@router.get("/{partner_id}/deliveries")
+def deliveries(
+    partner_id: str,
+    who: Caller,
+    pars: PARS,
+    status: Literal["queued", "delivered", "withheld", "dead"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Deliveries to one partner, oldest first: `dead` lists the dead letters."""
+    return {"items": partner_deliveries(pars, who, partner_id, status, limit)}
