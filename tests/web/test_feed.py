@@ -267,3 +267,37 @@ def test_lookup_needs_an_agreement_allowing_it(api: Api, psp: dict[str, Any]) ->
     )
     assert r.status_code == 403
     assert any(a["action"] == "lookup:refused" for a in rows(api.pars, "audit_log"))
+
+
+def _sse(api: Api, psp: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+    headers = {**psp["headers"], **kw.pop("headers", {})}
+    events, current = [], {}
+    with api.client.stream("GET", "/api/v1/feed/stream", params=kw, headers=headers) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith(("id:", "event:", "data:")):
+                key, _, value = line.partition(": ")
+                current[key] = value
+            elif not line and "data" in current:
+                events.append(current)
+                current = {}
+    return events
+
+
+def test_server_sent_events_resume_with_last_event_id(api: Api, psp: dict[str, Any]) -> None:
+    import json
+
+    _agreement(api, "PSP", START + timedelta(days=30))
+    ids = [_submit(api) for _ in range(3)]
+    relay_once(api.pars)
+    first = _sse(api, psp, max_events=2)
+    assert [json.loads(e["data"])["subject"] for e in first] == ids[:2]
+    assert first[0]["event"] == "pars.arrest.submitted"
+    rest = _sse(api, psp, max_events=1, headers={"Last-Event-ID": first[-1]["id"]})
+    assert [json.loads(e["data"])["subject"] for e in rest] == ids[2:]
+    for secret in SECRETS:
+        assert secret not in str(first + rest)
+    # The stream and the page agree: same events, same ids, in the same order.
+    page = _feed(api, psp)
+    assert [e["id"] for e in page["items"]] == [json.loads(e["data"])["id"] for e in first + rest]

@@ -11,7 +11,7 @@ from tests.conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
 # Partner routes: authenticated by a partner API key; data only through the projection.
-PARTNER = {"/api/v1/feed", "/api/v1/lookup"}
+PARTNER = {"/api/v1/feed", "/api/v1/feed/stream", "/api/v1/lookup"}
 STAFF_PREFIXES = (
     "/api/v1/arrests",
     "/api/v1/charges",

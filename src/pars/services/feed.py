@@ -28,13 +28,22 @@ def authenticate_partner(pars: Pars, key: str) -> Partner:
 
 
 def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str, Any]:
-    """Up to `limit` CloudEvents after the cursor `after`, in order. Items are marked delivered
-    (and audited) in the same transaction that reads them, before the response leaves."""
+    """Up to `limit` CloudEvents after the cursor `after`, in order, and the cursor to go on
+    from. Items are marked delivered (and audited) before the response leaves."""
+    served, next_cursor = serve(pars, partner, after, limit, "feed")
+    return {"items": [payload for _, payload in served], "next_cursor": str(next_cursor)}
+
+
+def serve(
+    pars: Pars, partner: Partner, after: int, limit: int, transport: str
+) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+    """(cursor, CloudEvent) pairs after `after`, and the cursor after the last row looked at
+    (withheld rows included, so the partner moves past them)."""
     now = pars.clock.now()
     with pars.uow() as uow:
         rows = uow.deliveries.page(partner["id"], after, limit)
         agreements: dict[tuple[str, int], Agreement | None] = {}
-        items: list[dict[str, Any]] = []
+        items: list[tuple[int, dict[str, Any]]] = []
         served: list[int] = []
         withheld: dict[str, list[int]] = {}
         for row in rows:
@@ -49,7 +58,7 @@ def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str,
             payload = dict(row["payload"])
             # The policy may have tightened since the item was queued: filter again.
             payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-            items.append(payload)
+            items.append((row["id"], payload))
             served.append(row["id"])
         uow.deliveries.mark_delivered(served, now)
         for reason, ids in withheld.items():
@@ -76,10 +85,9 @@ def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str,
                         "count": len(served),
                         "first": served[0],
                         "last": served[-1],
-                        "transport": "feed",
+                        "transport": transport,
                     },
                 )
             )
         uow.commit()
-    next_cursor = rows[-1]["id"] if rows else after
-    return {"items": items, "next_cursor": str(next_cursor)}
+    return items, (rows[-1]["id"] if rows else after)

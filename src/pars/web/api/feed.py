@@ -3,19 +3,25 @@ Everything it serves went through `pars.sharing.projection` (at enqueue and agai
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.errors import InvalidInput, Unauthenticated
 from pars.services.app import Pars
-from pars.services.feed import Partner, authenticate_partner, feed_page
+from pars.services.feed import Partner, authenticate_partner, feed_page, serve
 from pars.services.lookup import lookup
 from pars.web.deps import get_pars
 
 router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"])
 PARS = Annotated[Pars, Depends(get_pars)]
+_POLL = 0.25  # seconds between looks at the queue while the stream is idle
+_KEEPALIVE = 15.0
 
 
 def _partner(request: Request, pars: PARS) -> Partner:
@@ -65,3 +71,45 @@ async def lookup_route(
     kind, value = given[0]
     result: dict[str, Any] = await run_in_threadpool(lookup, pars, partner, kind, value, purpose)
     return result
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def stream(
+    request: Request,
+    pars: PARS,
+    partner: Annotated[Partner, Depends(_partner)],
+    after: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+    max_events: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+) -> StreamingResponse:
+    """The same events as Server-Sent Events, as they arrive. Each SSE `id` is the cursor;
+    reconnect with `Last-Event-ID` (or `after`) to resume. `max_events` ends the stream after
+    that many events (for batch pulls)."""
+    header = request.headers.get("last-event-id", "")
+    start = int(header) if header.isdigit() and len(header) <= 18 else int(after or 0)
+
+    async def events() -> AsyncIterator[bytes]:
+        cursor, sent, idle = start, 0, 0.0
+        yield b": connected\n\n"
+        while max_events is None or sent < max_events:
+            if await request.is_disconnected():
+                return
+            want = 100 if max_events is None else min(100, max_events - sent)
+            served, cursor = await run_in_threadpool(serve, pars, partner, cursor, want, "sse")
+            for item_cursor, payload in served:
+                data = json.dumps(payload, separators=(",", ":"))
+                yield f"id: {item_cursor}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
+                sent += 1
+            if served:
+                idle = 0.0
+                continue
+            await asyncio.sleep(_POLL)
+            idle += _POLL
+            if idle >= _KEEPALIVE:
+                idle = 0.0
+                yield b": keep-alive\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
