@@ -62,10 +62,11 @@ def add_user(
         errors.append(FieldError("/owner", f"not an owner under the policy; one of {owners}"))
     if errors:
         raise InvalidInput(errors)
+    hashed = _hasher.hash(password)  # slow by design: not while holding the write lock
     with pars.uow() as uow:
         if uow.users.by_name(username):
             raise Conflict(f"user {username!r} exists")
-        uow.users.add(username, role, _hasher.hash(password), pars.clock.now(), owner)
+        uow.users.add(username, role, hashed, pars.clock.now(), owner)
         uow.audit(
             AuditEntry(
                 by, "account:created", subject=username, details={"role": role, "owner": owner}

@@ -21,6 +21,11 @@ from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_seq
 
 __all__ = ["ArrestFilter", "ArrestRepository", "Page"]
 
+_INSERT = sa.insert(arrests)
+_UPDATE = sa.update(arrests).where(
+    arrests.c.id == sa.bindparam("b_id"), arrests.c.version == sa.bindparam("b_version")
+)
+_INSERT_VERSION = sa.insert(arrest_versions)
 _ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -224,49 +229,60 @@ class ArrestRepository:
     # -- save ----------------------------------------------------------------------------
 
     def flush(self, now: datetime) -> list[DomainEvent]:
-        """Write every changed arrest and its new version; return their events, each stamped
-        with the version it produced. Conflict if another transaction saved first."""
+        """Write every changed arrest and its new version, one statement per table; return their
+        events, each stamped with the version it produced. Conflict if another transaction saved
+        one of them first."""
         events: list[DomainEvent] = []
-        for arrest, loaded_version, new in self._seen.values():
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        expunged: list[str] = []
+        for arrest, loaded_version, new in list(self._seen.values()):
             if not new and not arrest.history_dirty:
                 continue
-            if arrest.state is not ArrestState.DRAFT and (new or arrest.history_dirty):
+            if arrest.state is not ArrestState.DRAFT:
                 arrest.version = loaded_version + 1
             row = self._row(arrest, now)
             if new:
-                self._conn.execute(sa.insert(arrests).values(**row, created_at=arrest.created_at))
+                inserts.append({**row, "created_at": arrest.created_at})
             else:
-                result = self._conn.execute(
-                    sa.update(arrests)
-                    .where(arrests.c.id == arrest.id, arrests.c.version == loaded_version)
-                    .values(**row)
-                )
-                if result.rowcount != 1:
-                    raise Conflict(f"arrest {arrest.id} was changed by someone else; reload it")
+                updates.append({**row, "b_id": arrest.id, "b_version": loaded_version})
             if arrest.state is ArrestState.EXPUNGED:
-                self._conn.execute(
-                    sa.update(arrest_versions)
-                    .where(arrest_versions.c.arrest_id == arrest.id)
-                    .values(snapshot=None, protected=None)
-                )
+                expunged.append(arrest.id)
             if arrest.state is not ArrestState.DRAFT:
-                self._conn.execute(
-                    sa.insert(arrest_versions).values(
-                        arrest_id=arrest.id,
-                        version=arrest.version,
-                        action=arrest.history[-1]["action"] if arrest.history else "create",
-                        changed_by=arrest.history[-1]["by"]
-                        if arrest.history
-                        else arrest.created_by,
-                        changed_at=now,
-                        reason=arrest.change_reason,
-                        snapshot=None if arrest.state is ArrestState.EXPUNGED else row["document"],
-                        protected=row["protected"],
-                    )
-                )
+                last = arrest.history[-1] if arrest.history else None
+                versions.append({
+                    "arrest_id": arrest.id,
+                    "version": arrest.version,
+                    "action": last["action"] if last else "create",
+                    "changed_by": last["by"] if last else arrest.created_by,
+                    "changed_at": now,
+                    "reason": arrest.change_reason,
+                    "snapshot": None if arrest.state is ArrestState.EXPUNGED else row["document"],
+                    "protected": row["protected"],
+                })  # fmt: skip
             events.extend(replace(e, version=arrest.version) for e in arrest.events)
             arrest.events.clear()
             arrest.history_dirty = False
+            arrest.change_reason = None  # belongs to this version only
+            self._seen[arrest.id] = (arrest, arrest.version, False)
+        # Fixed statements with parameter lists: compiled once, cheap per row.
+        if inserts:
+            self._conn.execute(_INSERT, inserts)
+        if updates:
+            sane = len(updates) == 1 or self._conn.dialect.supports_sane_multi_rowcount
+            batches = [updates] if sane else [[u] for u in updates]
+            for batch in batches:
+                if self._conn.execute(_UPDATE, batch).rowcount != len(batch):
+                    raise Conflict("an arrest was changed by someone else; reload it")
+        if expunged:
+            self._conn.execute(
+                sa.update(arrest_versions)
+                .where(arrest_versions.c.arrest_id.in_(expunged))
+                .values(snapshot=None, protected=None)
+            )
+        if versions:
+            self._conn.execute(_INSERT_VERSION, versions)
         return events
 
     def _row(self, arrest: Arrest, now: datetime) -> dict[str, Any]:
