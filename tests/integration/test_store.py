@@ -107,7 +107,8 @@ def test_protected_fields_are_ciphertext_at_rest(pars: Pars, backend: str) -> No
             if blob is not None:
                 blob = bytes(blob)
                 assert blob.startswith(b"v1:test1:")
-                for secret in SECRETS:
+                # Long secrets only: random ciphertext holds a given 2-byte string now and then.
+                for secret in (s for s in SECRETS if len(s) >= 8):
                     assert secret.encode() not in blob
     # And the application reads them back.
     with pars.uow() as uow:

@@ -15,7 +15,7 @@ from pars.domain.catalogue import ChargeCatalogue
 from pars.domain.clock import Clock, SystemClock
 from pars.domain.release import ReleaseRule
 from pars.sharing.policy import JurisdictionPolicy
-from pars.store.engine import make_engine
+from pars.store.engine import make_engine, write_turn
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
 
 __all__ = ["Pars", "Principal", "load_release_rule"]
@@ -76,5 +76,5 @@ class Pars:
 
     def audit_now(self, entry: AuditEntry) -> None:
         """Write one audit row in its own transaction: for refusals, whose command rolled back."""
-        with self.engine.begin() as conn:
+        with write_turn(self.engine), self.engine.begin() as conn:
             write_audit(conn, [entry], self.clock)

@@ -53,6 +53,9 @@ def _record(uow: SqlUnitOfWork, row: dict[str, Any]) -> dict[str, Any] | None:
 def relay_once(pars: Pars, batch: int = 500) -> int:
     """Relay up to `batch` outbox events; returns how many were relayed."""
     now = pars.clock.now()
+    with pars.reader() as reader:
+        if not reader.deliveries.has_pending():
+            return 0  # idle: no write transaction, so no write lock taken
     with pars.uow() as uow:
         cursor = uow.deliveries.cursor()
         rows = uow.deliveries.pending(cursor, batch)
@@ -129,38 +132,48 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
 
 
 def withhold_ended(pars: Pars) -> int:
-    """Withhold every queued item whose agreement may no longer disclose; returns how many."""
+    """Withhold every queued item whose agreement may no longer disclose; returns how many.
+    Reads first: the write transaction (and SQLite's write lock) only when there is work."""
     now = pars.clock.now()
+    with pars.reader() as reader:
+        stopped = {
+            key: reason
+            for key in reader.deliveries.queued_agreements()
+            if (reason := in_force_reason(reader.sharing.get(*key), pars, now)) is not None
+        }
+    if not stopped:
+        return 0
+    total = 0
     with pars.uow() as uow:
-        cache: dict[tuple[str, int], str | None] = {}
-        by_reason: dict[str, list[int]] = {}
-        for item in uow.deliveries.queued():
-            key = (item["agreement_id"], item["agreement_version"])
-            if key not in cache:
-                cache[key] = in_force_reason(uow.sharing.get(*key), pars, now)
-            reason = cache[key]
-            if reason is not None:
-                by_reason.setdefault(reason, []).append(item["id"])
-        for reason, ids in by_reason.items():
-            uow.deliveries.withhold(ids, reason, now)
+        for (agreement_id, version), reason in stopped.items():
+            count = uow.deliveries.withhold_agreement(agreement_id, version, reason, now)
+            total += count
             uow.audit(
                 AuditEntry(
-                    "relay", "disclosure:withheld", details={"count": len(ids), "reason": reason}
+                    "relay",
+                    "disclosure:withheld",
+                    details={
+                        "count": count,
+                        "reason": reason,
+                        "agreement": f"{agreement_id}/v{version}",
+                    },
                 )
             )
         uow.commit()
-    return sum(len(v) for v in by_reason.values())
+    return total
 
 
 def relay_forever(
     pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
 ) -> None:
     """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do."""
+    from pars.services.nats import deliver_nats
     from pars.services.webhooks import deliver_webhooks
 
     while not stop():
         moved = relay_once(pars)
         withhold_ended(pars)
         moved += deliver_webhooks(pars)
+        moved += deliver_nats(pars) if pars.settings.nats_url else 0
         if not moved:
             time.sleep(interval)

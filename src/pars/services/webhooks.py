@@ -77,7 +77,7 @@ def deliver_webhooks(pars: Pars, send: Sender = http_post) -> int:
     """One round: try the due head item of every partner; returns how many were tried."""
     now = pars.clock.now()
     with pars.reader() as uow:
-        heads = uow.deliveries.webhook_heads(now)
+        heads = uow.deliveries.push_heads(now, "webhook")
     tried = 0
     for item in heads:
         tried += 1

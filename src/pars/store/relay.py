@@ -42,6 +42,14 @@ class DeliveryRepository:
             return 0
         return int(value)
 
+    def has_pending(self) -> bool:
+        """Whether the outbox holds anything past the relay's position (a read, no lock)."""
+        position = self._conn.execute(
+            sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY)
+        ).scalar()
+        q = sa.select(outbox.c.seq).where(outbox.c.seq > (position or 0)).limit(1)
+        return self._conn.execute(q).first() is not None
+
     def set_cursor(self, seq: int) -> None:
         self._conn.execute(
             sa.update(relay_state).where(relay_state.c.name == _RELAY).values(last_seq=seq)
@@ -94,11 +102,29 @@ class DeliveryRepository:
         if rows:
             self._conn.execute(sa.insert(deliveries), rows)
 
-    def queued(self) -> list[dict[str, Any]]:
-        q = sa.select(deliveries.c.id, deliveries.c.agreement_id, deliveries.c.agreement_version)
-        return [
-            dict(r) for r in self._conn.execute(q.where(deliveries.c.status == "queued")).mappings()
-        ]
+    def queued_agreements(self) -> list[tuple[str, int]]:
+        """The agreement versions that have items waiting."""
+        q = (
+            sa.select(deliveries.c.agreement_id, deliveries.c.agreement_version)
+            .where(deliveries.c.status == "queued")
+            .distinct()
+        )
+        return [(r.agreement_id, r.agreement_version) for r in self._conn.execute(q)]
+
+    def withhold_agreement(
+        self, agreement_id: str, version: int, reason: str, now: datetime
+    ) -> int:
+        """Withhold every queued item of one agreement version; returns how many."""
+        result = self._conn.execute(
+            sa.update(deliveries)
+            .where(
+                deliveries.c.status == "queued",
+                deliveries.c.agreement_id == agreement_id,
+                deliveries.c.agreement_version == version,
+            )
+            .values(status="withheld", payload=None, withheld_at=now, withheld_reason=reason[:120])
+        )
+        return int(result.rowcount)
 
     def page(self, partner_id: str, after: int, limit: int) -> list[dict[str, Any]]:
         q = (
@@ -114,12 +140,13 @@ class DeliveryRepository:
         )
         return [dict(r) for r in self._conn.execute(q).mappings()]
 
-    def webhook_heads(self, now: datetime) -> list[dict[str, Any]]:
-        """For each partner, its oldest queued webhook item, if it is due. A partner whose oldest
-        item is waiting for a retry gets nothing sent, so its order holds."""
+    def push_heads(self, now: datetime, transport: str) -> list[dict[str, Any]]:
+        """For each partner, its oldest queued item for a push `transport` ("webhook", "nats"),
+        if it is due. A partner whose oldest item is waiting for a retry gets nothing sent, so
+        its order holds."""
         first = (
             sa.select(sa.func.min(deliveries.c.id))
-            .where(deliveries.c.status == "queued", deliveries.c.transport == "webhook")
+            .where(deliveries.c.status == "queued", deliveries.c.transport == transport)
             .group_by(deliveries.c.partner_id)
         )
         q = sa.select(deliveries).where(

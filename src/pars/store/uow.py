@@ -17,7 +17,7 @@ from pars.domain.clock import Clock
 from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
-from pars.store.engine import READ_ONLY
+from pars.store.engine import READ_ONLY, write_turn
 from pars.store.relay import DeliveryRepository
 from pars.store.sharing import SharingRepository
 from pars.store.tables import audit_log, outbox
@@ -82,6 +82,9 @@ class SqlUnitOfWork:
         self.before_commit: list[Callable[[sa.Connection], None]] = []
 
     def __enter__(self) -> SqlUnitOfWork:
+        self._turn = None if self._read_only else write_turn(self._engine)
+        if self._turn is not None:
+            self._turn.__enter__()
         self.conn = self._engine.connect()
         if self._read_only:
             self.conn = self.conn.execution_options(**{READ_ONLY: True})
@@ -104,10 +107,16 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if not self._committed and self._tx.is_active:
+            if self._read_only and exc_type is None and self._tx.is_active:
+                # A read ends in COMMIT: on PostgreSQL a ROLLBACK makes psycopg drop every
+                # prepared statement of the connection (DEALLOCATE ALL).
+                self._tx.commit()
+            elif not self._committed and self._tx.is_active:
                 self._tx.rollback()
         finally:
             self.conn.close()
+            if self._turn is not None:
+                self._turn.__exit__(exc_type, exc, tb)
 
     def audit(self, entry: AuditEntry) -> None:
         self._audit.append(entry)

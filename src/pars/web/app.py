@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pars
 from pars.services.app import Pars
@@ -29,6 +29,38 @@ from pars.web.api import partners as partners_api
 __all__ = ["create_app"]
 
 log = structlog.get_logger("pars.web")
+
+
+class AccessLog:
+    """One log line per request: method, path (never the query string, which can hold a name),
+    status and milliseconds. Plain ASGI, so it adds no task or stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - start) * 1000, 1),
+            )
 
 
 def create_app(app_pars: Pars) -> FastAPI:
@@ -72,21 +104,7 @@ def create_app(app_pars: Pars) -> FastAPI:
             )
         return JSONResponse({"status": "ready", "schema": current})
 
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Path only: query strings can hold names.
-        start = time.perf_counter()
-        response = await call_next(request)
-        log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - start) * 1000, 1),
-        )
-        return response
+    app.add_middleware(AccessLog)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -1,0 +1,282 @@
+"""NATS JetStream delivery.
+
+Each partner's queued items go out one at a time, oldest first (commit order), published to
+`pars.partner.<partner-id>.<event-type>` with the header `Nats-Msg-Id` set to the event id, which
+is stable across retries; the body is the JSON CloudEvent, projected for the agreement. An item
+counts as delivered once JetStream acknowledges it (the PubAck). A failure (no server, lost
+connection, no acknowledgement in time) is retried with the webhooks' backoff, and after
+`webhook_max_attempts` tries the item becomes a dead letter. Delivery is at least once: a publish
+whose acknowledgement was lost is published again, and the stream's duplicate window drops the
+copy. The agreement is checked again before every try, and the disclosure is audited before the
+message leaves.
+
+The stream (one per deployment, `nats_stream`) captures `pars.partner.>`; it is created, or its
+subjects and duplicate window are brought up to date, whenever PARS connects.
+
+nats-py is asyncio; PARS's services are synchronous. A `JetStreamPublisher` runs one private
+event loop in a background thread and keeps its connection open across rounds; a connection that
+failed is dropped and made again on the next try, so delivery resumes when the server is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import threading
+from datetime import datetime
+from typing import Any, Protocol
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from pars.config import Settings
+from pars.services.app import Pars
+from pars.services.relay import in_force_reason
+from pars.services.webhooks import backoff
+from pars.sharing.projection import compile_projector
+from pars.store.uow import AuditEntry
+
+__all__ = [
+    "SUBJECTS",
+    "JetStreamPublisher",
+    "PublishFailed",
+    "Publisher",
+    "deliver_nats",
+    "shared_publisher",
+    "subject_for",
+]
+
+SUBJECTS = "pars.partner.>"
+
+
+class PublishFailed(Exception):
+    """The message may or may not have reached the stream; it must be published again."""
+
+
+class Publisher(Protocol):
+    def __call__(self, subject: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
+        """Publish and wait for the stream's acknowledgement; raise PublishFailed otherwise."""
+
+
+def subject_for(partner_id: str, event_type: str) -> str:
+    return f"pars.partner.{partner_id}.{event_type}"
+
+
+async def _quiet(_: Exception) -> None:
+    """Connection errors are reported through the failed publish, not logged twice."""
+
+
+class JetStreamPublisher:
+    """Publishes to JetStream from synchronous code over one long-lived connection."""
+
+    def __init__(self, url: str, stream: str = "PARS", duplicate_window: float = 120) -> None:
+        self._servers = [u.strip() for u in url.split(",") if u.strip()]
+        self._stream = stream
+        self._window = float(duplicate_window)
+        self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="pars-nats", daemon=True
+        )
+        self._thread.start()
+
+    def __call__(self, subject: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
+        with self._lock:
+            future = asyncio.run_coroutine_threadsafe(
+                self._publish(subject, headers, body, timeout), self._loop
+            )
+            try:
+                # Connecting, checking the stream and the publish each wait at most `timeout`.
+                future.result(timeout * 4 + 1)
+            except concurrent.futures.TimeoutError as e:
+                future.cancel()
+                raise PublishFailed("TimeoutError: no acknowledgement") from e
+
+    def close(self) -> None:
+        """Close the connection and stop the background loop; the publisher is then unusable."""
+        if not self._loop.is_running():
+            return
+        asyncio.run_coroutine_threadsafe(self._drop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _publish(
+        self, subject: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> None:
+        try:
+            js = await self._connected(timeout)
+            await js.publish(subject, body, timeout=timeout, headers=headers)
+        except (nats.errors.Error, OSError) as e:  # nats' TimeoutError is an OSError too
+            await self._drop()  # a fresh connection next time: the server may have restarted
+            raise PublishFailed(f"{type(e).__name__}: {str(e)[:200]}") from e
+
+    async def _connected(self, timeout: float) -> JetStreamContext:
+        if self._nc is not None and self._js is not None and self._nc.is_connected:
+            return self._js
+        await self._drop()
+        nc = await nats.connect(
+            servers=self._servers,
+            name="pars",
+            connect_timeout=max(1, round(timeout)),
+            allow_reconnect=False,  # a lost connection is made again by the next try
+            max_reconnect_attempts=1,  # so that connecting to a server that is down gives up
+            reconnect_time_wait=0.1,
+            error_cb=_quiet,
+        )
+        try:
+            js = nc.jetstream(timeout=timeout)
+            await self._ensure_stream(js)
+        except BaseException:
+            await nc.close()
+            raise
+        self._nc, self._js = nc, js
+        return js
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        try:
+            info = await js.stream_info(self._stream)
+        except NotFoundError:
+            await js.add_stream(
+                StreamConfig(
+                    name=self._stream,
+                    subjects=[SUBJECTS],
+                    duplicate_window=self._window,
+                    storage=StorageType.FILE,
+                )
+            )
+            return
+        config = info.config
+        subjects = list(config.subjects or [])
+        window = config.duplicate_window or 0
+        if SUBJECTS not in subjects or abs(window - self._window) > 0.001:
+            if SUBJECTS not in subjects:
+                subjects.append(SUBJECTS)
+            # Only these two change: limits an operator set on the stream stay as they are.
+            await js.update_stream(config.evolve(subjects=subjects, duplicate_window=self._window))
+
+    async def _drop(self) -> None:
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await nc.close()
+
+
+_SHARED: dict[tuple[str, str, int], JetStreamPublisher] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_publisher(settings: Settings) -> JetStreamPublisher:
+    """The process's publisher for these settings, kept open across rounds."""
+    if not settings.nats_url:
+        raise ValueError("PARS_NATS_URL is not set")
+    key = (settings.nats_url, settings.nats_stream, settings.nats_duplicate_window_seconds)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = JetStreamPublisher(*key)
+        return _SHARED[key]
+
+
+def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
+    """One round: try the due head item of every partner; returns how many were tried."""
+    now = pars.clock.now()
+    with pars.reader() as uow:
+        heads = uow.deliveries.push_heads(now, "nats")
+    if not heads:
+        return 0
+    if publisher is None:
+        if not pars.settings.nats_url:
+            return 0  # not configured: the items wait in the queue
+        publisher = shared_publisher(pars.settings)
+    for item in heads:
+        _try(pars, item, publisher, now)
+    return len(heads)
+
+
+def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) -> None:
+    with pars.uow() as uow:
+        agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
+        partner = uow.sharing.partner(item["partner_id"]) or {}
+        reason = in_force_reason(agreement, pars, now)
+        if reason is not None or agreement is None:
+            uow.deliveries.withhold([item["id"]], reason or "agreement missing", now)
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    "disclosure:withheld",
+                    "success",
+                    "partner",
+                    item["partner_id"],
+                    {"count": 1, "reason": reason or "agreement missing"},
+                )
+            )
+            uow.commit()
+            return
+        payload = dict(item["payload"])
+        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+        # Write-ahead: the attempt is on record before the data leaves.
+        uow.audit(
+            AuditEntry(
+                str(partner.get("name", ""))[:60],
+                "disclosure:attempted",
+                "success",
+                "partner",
+                item["partner_id"],
+                {
+                    "delivery": item["id"],
+                    "event": item["event_id"],
+                    "attempt": item["attempts"] + 1,
+                    "transport": "nats",
+                },
+            )
+        )
+        uow.commit()
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {"Nats-Msg-Id": item["event_id"], "Content-Type": "application/cloudevents+json"}
+    try:
+        publish(
+            subject_for(item["partner_id"], item["event_type"]),
+            headers,
+            body,
+            pars.settings.webhook_timeout_seconds,
+        )
+        error = None
+    except (PublishFailed, OSError) as e:
+        error = str(e) if isinstance(e, PublishFailed) else f"{type(e).__name__}: {str(e)[:200]}"
+    with pars.uow() as uow:
+        if error is None:
+            uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
+            uow.audit(
+                AuditEntry(
+                    str(partner.get("name", ""))[:60],
+                    "disclosure:delivered",
+                    "success",
+                    "partner",
+                    item["partner_id"],
+                    {"count": 1, "first": item["id"], "last": item["id"], "transport": "nats"},
+                )
+            )
+        else:
+            attempts = item["attempts"] + 1
+            dead = attempts >= pars.settings.webhook_max_attempts
+            retry_at = None if dead else pars.clock.now() + backoff(attempts)
+            uow.deliveries.failed_attempt(item["id"], attempts, error, retry_at)
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    "nats:dead_letter" if dead else "nats:failed",
+                    "failure",
+                    "partner",
+                    item["partner_id"],
+                    {"delivery": item["id"], "attempt": attempts, "error": error},
+                )
+            )
+        uow.commit()
