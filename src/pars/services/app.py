@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -59,6 +60,8 @@ class Pars:
             else ChargeCatalogue.default()
         )
         self.release_rule = load_release_rule(settings.release_rule)
+        # token hash -> (when read, what was read); see services.auth.authenticate
+        self.token_cache: dict[str, tuple[datetime, Any]] = {}
         self.policy = (
             JurisdictionPolicy.shipped(settings.policy)
             if settings.policy in ("default", "sanctuary")

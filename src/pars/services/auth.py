@@ -37,6 +37,9 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 _TOUCH_EVERY = timedelta(seconds=60)
+# A verified token is trusted this long without reading it again: most requests then need no
+# token transaction. A revocation or a disabled account takes effect within this delay.
+_CACHE_FOR = timedelta(seconds=5)
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 
 
@@ -181,8 +184,16 @@ def authenticate(pars: Pars, token: str) -> Principal:
     longer than `session_idle_minutes`, or its user is disabled."""
     now = pars.clock.now()
     th = _token_hash(token)
-    with pars.reader() as reader:
-        found = reader.users.token(th)
+    cached = pars.token_cache.get(th)
+    if cached is not None and now - cached[0] < _CACHE_FOR:
+        _, found = cached
+    else:
+        with pars.reader() as reader:
+            found = reader.users.token(th)
+        if found is not None:
+            if len(pars.token_cache) > 10_000:
+                pars.token_cache.clear()  # bounded: stale entries would only be re-read
+            pars.token_cache[th] = (now, found)
     if found is None:
         raise Unauthenticated("unknown or revoked token")
     user, expires, last_used, revoked = found
@@ -197,6 +208,7 @@ def authenticate(pars: Pars, token: str) -> Principal:
         with pars.uow() as uow:
             uow.users.touch_token(th, now)
             uow.commit()
+        pars.token_cache[th] = (now, (user, expires, now, revoked))
     return Principal(user.username, user.role, user.owner)
 
 
