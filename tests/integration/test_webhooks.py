@@ -22,8 +22,9 @@ from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
 from pars.services.inputs import AgreementIn, ApprovalIn, ArrestIn
+from pars.services.push import backoff
 from pars.services.relay import relay_once
-from pars.services.webhooks import backoff, deliver_webhooks
+from pars.services.webhooks import deliver_webhooks
 from tests.conftest import START, rows
 from tests.factories import arrest_body
 

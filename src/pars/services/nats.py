@@ -37,10 +37,7 @@ from nats.js.errors import NotFoundError
 
 from pars.config import Settings
 from pars.services.app import Pars
-from pars.services.relay import in_force_reason
-from pars.services.webhooks import backoff
-from pars.sharing.projection import compile_projector
-from pars.store.uow import AuditEntry
+from pars.services.push import prepare, record_result
 
 __all__ = [
     "SUBJECTS",
@@ -202,44 +199,10 @@ def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
 
 
 def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) -> None:
-    with pars.uow() as uow:
-        agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
-        partner = uow.sharing.partner(item["partner_id"]) or {}
-        reason = in_force_reason(agreement, pars, now)
-        if reason is not None or agreement is None:
-            uow.deliveries.withhold([item["id"]], reason or "agreement missing", now)
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "disclosure:withheld",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"count": 1, "reason": reason or "agreement missing"},
-                )
-            )
-            uow.commit()
-            return
-        payload = dict(item["payload"])
-        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-        # Write-ahead: the attempt is on record before the data leaves.
-        uow.audit(
-            AuditEntry(
-                str(partner.get("name", ""))[:60],
-                "disclosure:attempted",
-                "success",
-                "partner",
-                item["partner_id"],
-                {
-                    "delivery": item["id"],
-                    "event": item["event_id"],
-                    "attempt": item["attempts"] + 1,
-                    "transport": "nats",
-                },
-            )
-        )
-        uow.commit()
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    ready = prepare(pars, item, "nats", now)
+    if ready is None:
+        return
+    body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {"Nats-Msg-Id": item["event_id"], "Content-Type": "application/cloudevents+json"}
     try:
         publish(
@@ -251,32 +214,4 @@ def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) ->
         error = None
     except (PublishFailed, OSError) as e:
         error = str(e) if isinstance(e, PublishFailed) else f"{type(e).__name__}: {str(e)[:200]}"
-    with pars.uow() as uow:
-        if error is None:
-            uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
-            uow.audit(
-                AuditEntry(
-                    str(partner.get("name", ""))[:60],
-                    "disclosure:delivered",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"count": 1, "first": item["id"], "last": item["id"], "transport": "nats"},
-                )
-            )
-        else:
-            attempts = item["attempts"] + 1
-            dead = attempts >= pars.settings.webhook_max_attempts
-            retry_at = None if dead else pars.clock.now() + backoff(attempts)
-            uow.deliveries.failed_attempt(item["id"], attempts, error, retry_at)
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "nats:dead_letter" if dead else "nats:failed",
-                    "failure",
-                    "partner",
-                    item["partner_id"],
-                    {"delivery": item["id"], "attempt": attempts, "error": error},
-                )
-            )
-        uow.commit()
+    record_result(pars, item, ready.partner, "nats", error)

@@ -14,25 +14,20 @@ import base64
 import hashlib
 import hmac
 import json
-import random
 import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pars.services.app import Pars
-from pars.services.relay import in_force_reason
-from pars.sharing.projection import compile_projector
-from pars.store.uow import AuditEntry
+from pars.services.push import prepare, record_result
+from pars.sharing.agreements import Agreement
 
-__all__ = ["Sender", "backoff", "deliver_webhooks", "http_post", "new_secret", "sign"]
+__all__ = ["Sender", "deliver_webhooks", "http_post", "new_secret", "sign"]
 
 Sender = Callable[[str, dict[str, str], bytes, float], int]
-_BASE = timedelta(seconds=2)
-_CAP = timedelta(hours=1)
-_JITTER = random.Random()  # noqa: S311 - spreads retries; not a secret
 
 
 def new_secret() -> str:
@@ -45,14 +40,6 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     content = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, content, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Wait before try number `attempts + 1`: 2 s doubling, capped at an hour, ±20% jitter so
-    that partners recovering from an outage are not hit by every retry at once."""
-    base: timedelta = min(_BASE * (2 ** max(attempts - 1, 0)), _CAP)
-    factor: float = 1 + ((rng or _JITTER).random() - 0.5) * 0.4
-    return timedelta(seconds=base.total_seconds() * factor)
 
 
 def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
@@ -86,45 +73,17 @@ def deliver_webhooks(pars: Pars, send: Sender = http_post) -> int:
 
 
 def _try(pars: Pars, item: dict[str, Any], send: Sender, now: datetime) -> None:
-    with pars.uow() as uow:
-        agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
-        partner = uow.sharing.partner(item["partner_id"]) or {}
-        reason = in_force_reason(agreement, pars, now)
-        secret = _secret(pars, partner)
-        if reason is not None or agreement is None or not agreement.webhook_url or not secret:
-            uow.deliveries.withhold([item["id"]], reason or "no webhook URL or secret", now)
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "disclosure:withheld",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"count": 1, "reason": reason or "config"},
-                )
-            )
-            uow.commit()
-            return
-        payload = dict(item["payload"])
-        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-        # Write-ahead: the attempt is on record before the data leaves.
-        uow.audit(
-            AuditEntry(
-                str(partner.get("name", ""))[:60],
-                "disclosure:attempted",
-                "success",
-                "partner",
-                item["partner_id"],
-                {
-                    "delivery": item["id"],
-                    "event": item["event_id"],
-                    "attempt": item["attempts"] + 1,
-                    "transport": "webhook",
-                },
-            )
-        )
-        uow.commit()
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    def refuse(agreement: Agreement, partner: dict[str, Any]) -> str | None:
+        if not agreement.webhook_url or not _secret(pars, partner):
+            return "no webhook URL or signing secret"
+        return None
+
+    ready = prepare(pars, item, "webhook", now, refuse)
+    if ready is None:
+        return
+    url, secret = ready.agreement.webhook_url, _secret(pars, ready.partner)
+    assert url is not None and secret is not None  # checked by `refuse`
+    body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/json",
@@ -133,36 +92,8 @@ def _try(pars: Pars, item: dict[str, Any], send: Sender, now: datetime) -> None:
         "webhook-signature": sign(secret, item["event_id"], timestamp, body),
     }
     try:
-        status = send(agreement.webhook_url, headers, body, pars.settings.webhook_timeout_seconds)
+        status = send(url, headers, body, pars.settings.webhook_timeout_seconds)
         error = None if 200 <= status < 300 else f"HTTP {status}"
     except OSError as e:  # refused, reset, DNS, timeout
         error = f"{type(e).__name__}: {str(e)[:200]}"
-    with pars.uow() as uow:
-        if error is None:
-            uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
-            uow.audit(
-                AuditEntry(
-                    str(partner.get("name", ""))[:60],
-                    "disclosure:delivered",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"count": 1, "first": item["id"], "last": item["id"], "transport": "webhook"},
-                )
-            )
-        else:
-            attempts = item["attempts"] + 1
-            dead = attempts >= pars.settings.webhook_max_attempts
-            retry_at = None if dead else pars.clock.now() + backoff(attempts)
-            uow.deliveries.failed_attempt(item["id"], attempts, error, retry_at)
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "webhook:dead_letter" if dead else "webhook:failed",
-                    "failure",
-                    "partner",
-                    item["partner_id"],
-                    {"delivery": item["id"], "attempt": attempts, "error": error},
-                )
-            )
-        uow.commit()
+    record_result(pars, item, ready.partner, "webhook", error)

@@ -1,0 +1,130 @@
+"""What every push transport (webhooks, NATS) does around sending one queued item: check the
+agreement and the policy again, re-filter the payload, put the attempt on record before the data
+leaves, and afterwards record delivery, or a failure to retry with backoff, or a dead letter."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pars.services.app import Pars
+from pars.services.relay import in_force_reason
+from pars.sharing.agreements import Agreement
+from pars.sharing.projection import compile_projector
+from pars.store.uow import AuditEntry
+
+__all__ = ["Prepared", "backoff", "prepare", "record_result"]
+
+_BASE = timedelta(seconds=2)
+_CAP = timedelta(hours=1)
+_JITTER = random.Random()  # noqa: S311 - spreads retries; not a secret
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Wait before try number `attempts + 1`: 2 s doubling, capped at an hour, ±20% jitter so
+    that partners recovering from an outage are not hit by every retry at once."""
+    base: timedelta = min(_BASE * (2 ** max(attempts - 1, 0)), _CAP)
+    factor: float = 1 + ((rng or _JITTER).random() - 0.5) * 0.4
+    return timedelta(seconds=base.total_seconds() * factor)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    agreement: Agreement
+    partner: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def _actor(partner: dict[str, Any]) -> str:
+    return str(partner.get("name", ""))[:60]
+
+
+def prepare(
+    pars: Pars,
+    item: dict[str, Any],
+    transport: str,
+    now: datetime,
+    refuse: Callable[[Agreement, dict[str, Any]], str | None] = lambda a, p: None,
+) -> Prepared | None:
+    """The item ready to send, with the attempt audited; or None after withholding it because
+    the agreement may no longer disclose (or `refuse` names a reason, e.g. no webhook URL)."""
+    with pars.uow() as uow:
+        agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
+        partner = uow.sharing.partner(item["partner_id"]) or {}
+        reason = in_force_reason(agreement, pars, now)
+        if reason is None and agreement is not None:
+            reason = refuse(agreement, partner)
+        if reason is not None or agreement is None:
+            reason = reason or "agreement missing"
+            uow.deliveries.withhold([item["id"]], reason, now)
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    "disclosure:withheld",
+                    "success",
+                    "partner",
+                    item["partner_id"],
+                    {"count": 1, "reason": reason},
+                )
+            )
+            uow.commit()
+            return None
+        payload = dict(item["payload"])
+        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+        # Write-ahead: the attempt is on record before the data leaves.
+        uow.audit(
+            AuditEntry(
+                _actor(partner),
+                "disclosure:attempted",
+                "success",
+                "partner",
+                item["partner_id"],
+                {
+                    "delivery": item["id"],
+                    "event": item["event_id"],
+                    "attempt": item["attempts"] + 1,
+                    "transport": transport,
+                },
+            )
+        )
+        uow.commit()
+    return Prepared(agreement, partner, payload)
+
+
+def record_result(
+    pars: Pars, item: dict[str, Any], partner: dict[str, Any], transport: str, error: str | None
+) -> None:
+    """Delivered (error None), or a failed try: retried after `backoff`, a dead letter after
+    `webhook_max_attempts` tries."""
+    with pars.uow() as uow:
+        if error is None:
+            uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
+            uow.audit(
+                AuditEntry(
+                    _actor(partner),
+                    "disclosure:delivered",
+                    "success",
+                    "partner",
+                    item["partner_id"],
+                    {"count": 1, "first": item["id"], "last": item["id"], "transport": transport},
+                )
+            )
+        else:
+            attempts = item["attempts"] + 1
+            dead = attempts >= pars.settings.webhook_max_attempts
+            retry_at = None if dead else pars.clock.now() + backoff(attempts)
+            uow.deliveries.failed_attempt(item["id"], attempts, error, retry_at)
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    f"{transport}:{'dead_letter' if dead else 'failed'}",
+                    "failure",
+                    "partner",
+                    item["partner_id"],
+                    {"delivery": item["id"], "attempt": attempts, "error": error},
+                )
+            )
+        uow.commit()
