@@ -131,6 +131,15 @@ def test_keys_new_and_rotate(
 
 def test_console_script_is_installed() -> None:
     out = subprocess.run(["pars", "--help"], capture_output=True, text=True, check=True)
-    for command in ("init", "serve", "relay", "demo", "users", "token", "keys", "partners",
-                    "agreements"):
+    for command in (
+        "init",
+        "serve",
+        "relay",
+        "demo",
+        "users",
+        "token",
+        "keys",
+        "partners",
+        "agreements",
+    ):
         assert command in out.stdout

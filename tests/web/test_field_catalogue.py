@@ -79,4 +79,3 @@ def test_every_field_of_every_stage_is_classified(api: Api) -> None:
     assert unclassified(_full(api, aid)) == []
     api.as_("clerk").post(f"/api/v1/arrests/{aid}/expunge", json={"order": "o"})
     assert unclassified(_full(api, aid)) == []
-
