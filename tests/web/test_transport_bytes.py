@@ -1,0 +1,116 @@
+"""Property test over what really leaves: for random grants and partner classes, the bytes sent by
+every transport (feed page, SSE stream, webhook body, NATS message) hold a field's canary value
+exactly when the agreement grants the field's class and the policy allows it; protected, victim
+and witness canaries never appear in any of them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pars.services import agreements as ag
+from pars.services.app import Principal
+from pars.services.inputs import AgreementIn, ApprovalIn
+from pars.services.nats import deliver_nats
+from pars.services.relay import relay_once
+from pars.services.webhooks import deliver_webhooks
+from pars.sharing.fields import FieldClass
+from pars.sharing.policy import PARTNER_CLASSES
+from tests.conftest import START, Api
+from tests.factories import arrest_body
+
+PO = Principal("privacy_officer1", "privacy_officer")
+OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
+# A canary in one field of each class; the class decides whether it may leave.
+CANARIES: dict[str, FieldClass] = {
+    "Qcanarylast": FieldClass.IDENTITY,
+    "Qcanaryaddr": FieldClass.CONTACT,
+    "Qcanarynarr": FieldClass.NARRATIVE,
+    "Qcanaryofficer": FieldClass.OFFICER,
+    "Qcanaryd": FieldClass.CASE,
+    "Qcanarypob": FieldClass.PROTECTED,
+    "Qcanarycit": FieldClass.PROTECTED,
+    "547-65-4320": FieldClass.PROTECTED,
+    "Qcanaryvictim": FieldClass.VICTIM_WITNESS,
+    "Qcanarywitness": FieldClass.VICTIM_WITNESS,
+}
+_names = itertools.count()
+
+
+def _canary_arrest() -> dict[str, Any]:
+    body = arrest_body(narrative="Qcanarynarr", victims=[{"name": "Qcanaryvictim"}],
+                       witnesses=[{"name": "Qcanarywitness"}])  # fmt: skip
+    body["location"]["district"] = "Qcanaryd"
+    body["arresting_officer"]["name"] = "Qcanaryofficer"
+    body["person"].update({"last_name": "Qcanarylast", "address": "1 Qcanaryaddr St",
+                           "place_of_birth": "Qcanarypob", "citizenship": "Qcanarycit",
+                           "ssn": "547-65-4320"})  # fmt: skip
+    return body
+
+
+def _agreement(api: Api, partner: str, granted: list[str], **kw: Any) -> None:
+    data = AgreementIn.model_validate({
+        "partner": partner, "purpose": "p", "legal_basis": "l",
+        "event_types": ["pars.arrest.submitted"], "granted": granted,
+        "starts_at": (START - timedelta(days=1)).isoformat(),
+        "ends_at": (START + timedelta(days=1)).isoformat(), **kw})  # fmt: skip
+    aid = ag.create_agreement(api.pars, PO, data)["id"]
+    ag.submit(api.pars, PO, aid)
+    for owner in OWNERS:
+        ag.approve(api.pars, owner, aid, ApprovalIn())
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_transport_sends_exactly_the_grant(api: Api, data: st.DataObject) -> None:
+    partner_class = data.draw(st.sampled_from(PARTNER_CLASSES))
+    allowed = sorted(c.value for c in api.pars.policy.may_grant(partner_class))
+    granted = data.draw(st.lists(st.sampled_from(allowed), min_size=1, unique=True))
+    n = next(_names)
+    names = {t: f"{t}-{n}" for t in ("feed", "webhook", "nats")}
+    keys, ids = {}, {}
+    for transport, name in names.items():
+        ids[transport], keys[transport] = ag.add_partner(api.pars, name, partner_class)
+    ag.set_webhook_secret(api.pars, names["webhook"])
+    _agreement(api, names["feed"], granted)
+    hook = f"http://x/hook-{n}"
+    _agreement(api, names["webhook"], granted, transport="webhook", webhook_url=hook)
+    _agreement(api, names["nats"], granted, transport="nats")
+
+    r = api.as_("officer").post("/api/v1/arrests?submit=true", json=_canary_arrest())
+    assert r.status_code == 201, r.text
+    relay_once(api.pars)
+
+    sent: dict[str, bytes] = {}
+    auth = {"Authorization": f"Bearer {keys['feed']}"}
+    sent["feed"] = api.client.get("/api/v1/feed", headers=auth).content
+    with api.client.stream("GET", "/api/v1/feed/stream", params={"after": 0, "max_events": 1},
+                           headers=auth) as stream:  # fmt: skip
+        sent["sse"] = b"".join(stream.iter_bytes())
+
+    # Earlier examples' partners (other grants) are still subscribed: keep only this one's bytes.
+    def capture_webhook(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        if url == hook:
+            sent["webhook"] = sent.get("webhook", b"") + repr(headers).encode() + body
+        return 204
+
+    def capture_nats(subject: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
+        if subject.startswith(f"pars.partner.{ids['nats']}."):
+            sent["nats"] = sent.get("nats", b"") + subject.encode() + repr(headers).encode() + body
+
+    deliver_webhooks(api.pars, capture_webhook)
+    deliver_nats(api.pars, capture_nats)
+    assert set(sent) == {"feed", "sse", "webhook", "nats"}
+    grant = {FieldClass(g) for g in granted}
+    for transport, raw in sent.items():
+        assert b"pars.arrest.submitted" in raw, transport  # the event did go out
+        for canary, cls in CANARIES.items():
+            assert (canary.encode() in raw) == (cls in grant), (transport, canary, granted)
