@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta
 from typing import Any
+
+from pars.services import agreements as ag
+from pars.services.app import Pars, Principal
+from pars.services.inputs import AgreementIn, ApprovalIn
+from tests.conftest import START
 
 _ARREST: dict[str, Any] = {
     "arrested_at": "2026-11-20T09:30:00-05:00",
@@ -63,3 +69,29 @@ def arraignment_body(**overrides: Any) -> dict[str, Any]:
 
 def approve_all(arrest: dict[str, Any]) -> dict[str, Any]:
     return {"charges": [{"charge_id": c["id"], "action": "approve"} for c in arrest["charges"]]}
+
+
+PRIVACY_OFFICER = Principal("privacy_officer1", "privacy_officer")
+# Two of the three owners of the default policy: its quorum.
+OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
+
+
+def active_agreement(pars: Pars, partner: str, **fields: Any) -> str:
+    """The id of an agreement for `partner`, drafted, submitted and approved by the quorum.
+    `fields` override the defaults (datetimes may be given as such)."""
+    doc: dict[str, Any] = {
+        "partner": partner,
+        "purpose": "criminal history",
+        "legal_basis": "18 Pa.C.S. § 9112",
+        "event_types": ["pars.arrest.submitted"],
+        "granted": ["case", "identity"],
+        "starts_at": START - timedelta(days=1),
+        "ends_at": START + timedelta(days=30),
+        **fields,
+    }
+    doc = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in doc.items()}
+    aid: str = ag.create_agreement(pars, PRIVACY_OFFICER, AgreementIn.model_validate(doc))["id"]
+    ag.submit(pars, PRIVACY_OFFICER, aid)
+    for owner in OWNERS:
+        ag.approve(pars, owner, aid, ApprovalIn())
+    return aid

@@ -27,15 +27,13 @@ from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
-from pars.services.inputs import AgreementIn, ApprovalIn, ArrestIn
+from pars.services.inputs import ArrestIn
 from pars.services.nats import JetStreamPublisher, PublishFailed, deliver_nats, shared_publisher
 from pars.services.relay import relay_once
-from tests.conftest import START, rows
-from tests.factories import arrest_body
+from tests.conftest import rows
+from tests.factories import active_agreement, arrest_body
 from tests.pg import free_port
 
-PO = Principal("privacy_officer1", "privacy_officer")
-OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
 OFFICER = Principal("officer1", "officer")
 STREAM = "PARS"
 
@@ -123,16 +121,7 @@ def publisher(nats_url: str) -> Iterator[JetStreamPublisher]:
 
 def _partner_and_agreement(pars: Pars) -> str:
     partner_id, _ = ag.add_partner(pars, "DA Case Management", "prosecutor")
-    data = AgreementIn.model_validate({
-        "partner": "DA Case Management", "purpose": "charging", "legal_basis": "16 P.S. § 1402",
-        "event_types": ["pars.arrest.submitted"], "granted": ["case", "identity"],
-        "starts_at": (START - timedelta(days=1)).isoformat(),
-        "ends_at": (START + timedelta(days=30)).isoformat(),
-        "transport": "nats"})  # fmt: skip
-    aid: str = ag.create_agreement(pars, PO, data)["id"]
-    ag.submit(pars, PO, aid)
-    for owner in OWNERS:
-        ag.approve(pars, owner, aid, ApprovalIn())
+    active_agreement(pars, "DA Case Management", transport="nats")
     return partner_id
 
 

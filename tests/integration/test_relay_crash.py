@@ -19,12 +19,10 @@ from pars.domain.clock import SystemClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
-from pars.services.inputs import AgreementIn, ApprovalIn, ArrestIn
+from pars.services.inputs import ArrestIn
 from tests.conftest import KEYS, rows
-from tests.factories import arrest_body
+from tests.factories import active_agreement, arrest_body
 
-PO = Principal("privacy_officer1", "privacy_officer")
-OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
 OFFICER = Principal("officer1", "officer")
 EVENTS = 30  # at least this many, committed while the relay is being killed
 KILLS = 4
@@ -46,22 +44,9 @@ def test_relay_killed_mid_stream_loses_and_repeats_nothing(
     pars: Pars, backend: str, tmp_path: Path
 ) -> None:
     ag.add_partner(pars, "PSP", "state_repository")
-    data = AgreementIn.model_validate(
-        {
-            "partner": "PSP",
-            "purpose": "p",
-            "legal_basis": "l",
-            "event_types": ["pars.arrest.submitted"],
-            "granted": ["case"],
-            # The relay process runs on the real clock: a term around now.
-            "starts_at": "2020-01-01T00:00:00+00:00",
-            "ends_at": "2099-01-01T00:00:00+00:00",
-        }
-    )
-    aid = ag.create_agreement(pars, PO, data)["id"]
-    ag.submit(pars, PO, aid)
-    for owner in OWNERS:
-        ag.approve(pars, owner, aid, ApprovalIn())
+    # The relay process runs on the real clock: a term around now.
+    active_agreement(pars, "PSP", granted=["case"], starts_at="2020-01-01T00:00:00+00:00",
+                     ends_at="2099-01-01T00:00:00+00:00")  # fmt: skip
 
     stop = threading.Event()
     written: list[str] = []

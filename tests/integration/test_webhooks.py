@@ -21,15 +21,14 @@ from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
-from pars.services.inputs import AgreementIn, ApprovalIn, ArrestIn
+from pars.services.inputs import ArrestIn
 from pars.services.push import backoff
 from pars.services.relay import relay_once
 from pars.services.webhooks import deliver_webhooks
-from tests.conftest import START, rows
-from tests.factories import arrest_body
+from tests.conftest import rows
+from tests.factories import PRIVACY_OFFICER as PO
+from tests.factories import active_agreement, arrest_body
 
-PO = Principal("privacy_officer1", "privacy_officer")
-OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
 OFFICER = Principal("officer1", "officer")
 
 
@@ -90,17 +89,7 @@ def receiver(pars: Pars) -> Iterator[tuple[Receiver, str]]:
 
 
 def _agreement(pars: Pars, url: str) -> str:
-    data = AgreementIn.model_validate({
-        "partner": "DA Case Management", "purpose": "charging", "legal_basis": "16 P.S. § 1402",
-        "event_types": ["pars.arrest.submitted"], "granted": ["case", "identity"],
-        "starts_at": (START - timedelta(days=1)).isoformat(),
-        "ends_at": (START + timedelta(days=30)).isoformat(),
-        "transport": "webhook", "webhook_url": url})  # fmt: skip
-    aid: str = ag.create_agreement(pars, PO, data)["id"]
-    ag.submit(pars, PO, aid)
-    for owner in OWNERS:
-        ag.approve(pars, owner, aid, ApprovalIn())
-    return aid
+    return active_agreement(pars, "DA Case Management", transport="webhook", webhook_url=url)
 
 
 def _submit(pars: Pars) -> str:

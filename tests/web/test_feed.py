@@ -12,14 +12,13 @@ import sqlalchemy as sa
 from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Principal
-from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
+from pars.services.inputs import ApprovalIn, RenewalIn
 from pars.services.relay import relay_once, withhold_ended
 from pars.sharing.policy import JurisdictionPolicy
 from tests.conftest import START, Api, rows
-from tests.factories import arrest_body
+from tests.factories import OWNERS, active_agreement, arrest_body
+from tests.factories import PRIVACY_OFFICER as PO
 
-PO = Principal("privacy_officer1", "privacy_officer")
-OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
 SECRETS = (
     "123-45-6789",
     "Kingston",
@@ -33,16 +32,8 @@ SECRETS = (
 
 
 def _agreement(api: Api, partner: str, ends: datetime, **kw: Any) -> str:
-    data = AgreementIn.model_validate({
-        "partner": partner, "purpose": "criminal history", "legal_basis": "18 Pa.C.S. § 9112",
-        "event_types": ["pars.arrest.submitted", "pars.charging.decided"],
-        "granted": ["case", "identity"], "starts_at": (START - timedelta(days=1)).isoformat(),
-        "ends_at": ends.isoformat(), **kw})  # fmt: skip
-    aid: str = ag.create_agreement(api.pars, PO, data)["id"]
-    ag.submit(api.pars, PO, aid)
-    for owner in OWNERS:
-        ag.approve(api.pars, owner, aid, ApprovalIn())
-    return aid
+    kw.setdefault("event_types", ["pars.arrest.submitted", "pars.charging.decided"])
+    return active_agreement(api.pars, partner, ends_at=ends, **kw)
 
 
 @pytest.fixture

@@ -6,25 +6,20 @@ and witness canaries never appear in any of them."""
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pars.services import agreements as ag
-from pars.services.app import Principal
-from pars.services.inputs import AgreementIn, ApprovalIn
 from pars.services.nats import deliver_nats
 from pars.services.relay import relay_once
 from pars.services.webhooks import deliver_webhooks
 from pars.sharing.fields import FieldClass
 from pars.sharing.policy import PARTNER_CLASSES
-from tests.conftest import START, Api
-from tests.factories import arrest_body
+from tests.conftest import Api
+from tests.factories import active_agreement, arrest_body
 
-PO = Principal("privacy_officer1", "privacy_officer")
-OWNERS = [Principal(f"owner_{o}", "privacy_officer", o) for o in ("district_attorney", "courts")]
 # A canary in one field of each class; the class decides whether it may leave.
 CANARIES: dict[str, FieldClass] = {
     "Qcanarylast": FieldClass.IDENTITY,
@@ -52,18 +47,6 @@ def _canary_arrest() -> dict[str, Any]:
     return body
 
 
-def _agreement(api: Api, partner: str, granted: list[str], **kw: Any) -> None:
-    data = AgreementIn.model_validate({
-        "partner": partner, "purpose": "p", "legal_basis": "l",
-        "event_types": ["pars.arrest.submitted"], "granted": granted,
-        "starts_at": (START - timedelta(days=1)).isoformat(),
-        "ends_at": (START + timedelta(days=1)).isoformat(), **kw})  # fmt: skip
-    aid = ag.create_agreement(api.pars, PO, data)["id"]
-    ag.submit(api.pars, PO, aid)
-    for owner in OWNERS:
-        ag.approve(api.pars, owner, aid, ApprovalIn())
-
-
 @settings(
     max_examples=12,
     deadline=None,
@@ -80,10 +63,12 @@ def test_every_transport_sends_exactly_the_grant(api: Api, data: st.DataObject) 
     for transport, name in names.items():
         ids[transport], keys[transport] = ag.add_partner(api.pars, name, partner_class)
     ag.set_webhook_secret(api.pars, names["webhook"])
-    _agreement(api, names["feed"], granted)
+    active_agreement(api.pars, names["feed"], granted=granted)
     hook = f"http://x/hook-{n}"
-    _agreement(api, names["webhook"], granted, transport="webhook", webhook_url=hook)
-    _agreement(api, names["nats"], granted, transport="nats")
+    active_agreement(
+        api.pars, names["webhook"], granted=granted, transport="webhook", webhook_url=hook
+    )
+    active_agreement(api.pars, names["nats"], granted=granted, transport="nats")
 
     r = api.as_("officer").post("/api/v1/arrests?submit=true", json=_canary_arrest())
     assert r.status_code == 201, r.text
