@@ -70,17 +70,11 @@ class KeyRing:
                 f.write(new_key_line() + "\n")
         return cls(",".join(path.read_text().split()))
 
-    def key_ids(self) -> list[str]:
-        return list(self._keys)
-
     def encrypt(self, value: dict[str, Any], aad: str) -> bytes:
         nonce = os.urandom(12)
         body = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
         ct = self._keys[self.current].encrypt(nonce, body, aad.encode())
         return b"v1:" + self.current.encode() + b":" + nonce + ct
-
-    def key_id_of(self, blob: bytes) -> str:
-        return blob.split(b":", 2)[1].decode()
 
     def decrypt(self, blob: bytes, aad: str) -> dict[str, Any]:
         try:

@@ -70,7 +70,7 @@ def _audited(pars: Pars, who: Principal, action: str, subject: str | None) -> It
         raise
 
 
-def _visible(arrest: Arrest, who: Principal) -> None:
+def ensure_visible(arrest: Arrest, who: Principal) -> None:
     """Drafts exist for their author only (and the author's supervisor)."""
     if arrest.submitted or arrest.created_by == who.username or who.role == Role.SUPERVISOR:
         return
@@ -88,7 +88,7 @@ def _run(
     require(pars, who, step, arrest_id)
     with _audited(pars, who, action, arrest_id), pars.uow() as uow:
         arrest = uow.arrests.get(arrest_id)
-        _visible(arrest, who)
+        ensure_visible(arrest, who)
         change(uow, arrest)
         uow.audit(
             AuditEntry(

@@ -11,7 +11,7 @@ from pars.domain.charging import Charge
 from pars.domain.errors import NotFound
 from pars.domain.roles import READ_PROTECTED, READ_VICTIM_WITNESS, STEP_ROLES, Role, Step
 from pars.services.app import Pars, Principal
-from pars.services.arrests import _visible
+from pars.services.arrests import ensure_visible
 from pars.services.auth import require
 from pars.store.arrests import ArrestFilter
 from pars.store.uow import AuditEntry
@@ -105,7 +105,7 @@ def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, A
         "report_number": doc.get("report_number"),
         "incident_number": doc.get("incident_number"),
         "person": person,
-        "charges": [_charge(c) for c in arrest.charges],
+        "charges": [c.to_dict() for c in arrest.charges],
         "narrative": doc.get("narrative"),
         "co_defendants": doc.get("co_defendants", []),
         "identification": doc.get("identification"),
@@ -125,10 +125,6 @@ def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, A
     return out
 
 
-def _charge(c: Charge) -> dict[str, Any]:
-    return c.to_dict()
-
-
 def _read_audit(
     pars: Pars, who: Principal, action: str, subject: str | None, details: dict[str, Any]
 ) -> None:
@@ -139,7 +135,7 @@ def get_arrest(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
     require(pars, who, Step.READ, arrest_id)
     with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
-    _visible(arrest, who)
+    ensure_visible(arrest, who)
     _read_audit(pars, who, "arrest:read", arrest_id, {"version": arrest.version})
     return render(arrest, who)
 
@@ -159,7 +155,7 @@ def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, 
     require(pars, who, Step.READ, arrest_id)
     with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
-        _visible(arrest, who)
+        ensure_visible(arrest, who)
         if arrest.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
             return []
         rows = uow.arrests.versions(arrest_id)
@@ -179,7 +175,7 @@ def get_version(pars: Pars, who: Principal, arrest_id: str, version: int) -> dic
     require(pars, who, Step.READ, arrest_id)
     with pars.reader() as uow:
         current = uow.arrests.get(arrest_id, lock=False)
-        _visible(current, who)
+        ensure_visible(current, who)
         if current.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
             raise NotFound(f"arrest {arrest_id} is {current.state.value}; its versions are closed")
         v = uow.arrests.version(arrest_id, version)

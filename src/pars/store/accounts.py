@@ -86,12 +86,6 @@ class UserRepository:
             .values(last_used_at=now)
         )
 
-    def revoke_tokens(self, user_id: int) -> int:
-        result = self._conn.execute(
-            sa.update(api_tokens).where(api_tokens.c.user_id == user_id).values(revoked=True)
-        )
-        return int(result.rowcount)
-
 
 def _user(row: Any) -> UserRecord:
     return UserRecord(
