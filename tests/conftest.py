@@ -32,6 +32,8 @@ from tests.pg import throwaway_cluster
 PASSWORD = "correct horse battery staple"
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 KEYS = "test1:" + base64.b64encode(b"k" * 32).decode()
+# The disclosure log's checkpoint key in tests (an Ed25519 seed).
+AUDIT_SIGNING_KEY = base64.b64encode(b"s" * 32).decode()
 _counter = itertools.count()
 
 
@@ -127,7 +129,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def pars(
     db_url: str, clock: FakeClock, tmp_path: Path, settings_overrides: dict[str, Any]
 ) -> Iterator[Pars]:
-    settings = Settings(data_dir=tmp_path, database_url=db_url, **settings_overrides)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=db_url,
+        **({"audit_signing_key": AUDIT_SIGNING_KEY} | settings_overrides),
+    )
     app_pars = Pars(settings, clock=clock, keys=KeyRing(KEYS))
     yield app_pars
     app_pars.engine.dispose()

@@ -1,4 +1,5 @@
-"""The `pars` command: init, serve, demo, users, token, keys."""
+"""The `pars` command: init, serve, relay, demo, users, token, keys, partners, agreements,
+audit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pars import cli_audit
+from pars.audit.checkpoint import Signer
 from pars.config import Settings, UnknownSetting, check_environment
 from pars.domain.errors import DomainError
 
@@ -36,6 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     settings = _settings()
     pars = _pars(settings, create_keys=True)
+    Signer.load(settings.audit_signing_key, settings.data_dir, create=True)
     migrate(pars.engine)
     print(f"database ready: {pars.engine.url.render_as_string(hide_password=True)}")
     return 0
@@ -51,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure(settings.log_format, settings.log_level)
     pars = _pars(settings)
     if not args.no_relay:
+        pars.signer  # noqa: B018 - the relay signs checkpoints: fail now, not in its thread
         _start_relay_thread(pars)
     uvicorn.run(
         create_app(pars),
@@ -78,8 +83,10 @@ def cmd_relay(args: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_format, settings.log_level)
     print("relaying the outbox to partners; Ctrl-C to stop", file=sys.stderr)
+    pars = _pars(settings)
+    pars.signer  # noqa: B018 - it signs checkpoints: fail now if there is no key
     with contextlib.suppress(KeyboardInterrupt):
-        relay_forever(_pars(settings), interval=args.interval)
+        relay_forever(pars, interval=args.interval)
     return 0
 
 
@@ -292,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     kr = ksub.add_parser("rotate", help="re-encrypt every protected value under the first key")
     kr.add_argument("--quiet", action="store_true")
     kr.set_defaults(fn=cmd_keys_rotate)
+    cli_audit.register(sub, ksub)
     return p
 
 
@@ -306,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as e:
         print(f"pars: {e.detail}", file=sys.stderr)
         return 1
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         print(f"pars: {e}", file=sys.stderr)
         return 2
 

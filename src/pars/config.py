@@ -39,6 +39,17 @@ class Settings(BaseSettings):
         description="Comma-separated 'key-id:base64-32-bytes'; the first encrypts, all decrypt. "
         "Unset means the key file <data_dir>/encryption.keys written by `pars init`.",
     )
+    audit_signing_key: str | None = Field(
+        default=None,
+        description="Base64 Ed25519 seed that signs the disclosure log's checkpoints. Unset means "
+        "the key file <data_dir>/audit-signing.key written by `pars keys generate`.",
+    )
+    checkpoint_interval_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="How often the relay signs a checkpoint of the disclosure log when it grew.",
+    )
     jurisdiction: str = Field(default="Philadelphia, PA", description="Shown on pages and exports.")
     timezone: str = Field(default="America/New_York", description="The courts' local time zone.")
     collect_place_of_birth: bool = Field(

@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
 from pars.demo_data import DAY_FACTOR, Incident, Person, Synth
@@ -44,6 +45,7 @@ from pars.domain.roles import Role
 from pars.services import arrests as svc
 from pars.services import inputs as i
 from pars.services.app import Pars, Principal
+from pars.services.audit import checkpoint
 from pars.services.auth import add_user
 from pars.store import tables
 from pars.store.arrests import ArrestRepository
@@ -55,7 +57,7 @@ __all__ = ["run_demo"]
 _BATCH_COMMANDS = 64
 _BATCH_SPAN = timedelta(minutes=30)
 _SESSION_HOURS = (0, 4, 8, 12, 16, 20)  # arraignment court sessions, court time, at half past
-_NO_OUTSIDE_STORE = {"database_url": None, "encryption_keys": None}
+_NO_OUTSIDE_STORE = {"database_url": None, "encryption_keys": None, "audit_signing_key": None}
 S, R = ArrestState, CustodyReason
 
 
@@ -83,6 +85,8 @@ def run_demo(
     for suffix in ("", "-wal", "-shm"):
         (demo_dir / f"pars.db{suffix}").unlink(missing_ok=True)
     keys = KeyRing.load(None, demo_dir, create=True)
+    (demo_dir / "audit-signing.key").unlink(missing_ok=True)
+    Signer.load(None, demo_dir, create=True)
     end = (until or datetime.now(UTC)).astimezone(UTC)
     pars = _BatchedPars(demo_settings, FakeClock(end - timedelta(days=days + 1)), keys)
     began = time.perf_counter()
@@ -94,6 +98,7 @@ def run_demo(
         sim = _Simulation(pars, random.Random(seed), end, days)  # noqa: S311 (not for secrets)
         sim.plan(per_day)
         sim.run(batched)
+        checkpoint(pars)  # sign the disclosure log as the demo left it
         _report(pars.engine, demo_dir, days, time.perf_counter() - began, sim)
     finally:
         pars.engine.dispose()

@@ -185,7 +185,7 @@ def test_delivered_in_order_with_the_event_id(pars: Pars, clock: FakeClock, nats
     statuses = {(d["status"], d["transport"]) for d in rows(pars, "deliveries")}
     assert statuses == {("delivered", "nats")}
     audit = [a["action"] for a in rows(pars, "audit_log")]
-    assert audit.count("disclosure:attempted") == 3 and audit.count("disclosure:delivered") == 3
+    assert audit.count("disclosure:delivered") == 3 and audit.count("disclosure:acknowledged") == 3
 
 
 def test_server_outage_loses_nothing_and_keeps_order(

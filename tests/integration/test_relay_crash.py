@@ -20,7 +20,7 @@ from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
 from pars.services.inputs import ArrestIn
-from tests.conftest import KEYS, rows
+from tests.conftest import AUDIT_SIGNING_KEY, KEYS, rows
 from tests.factories import active_agreement, arrest_body
 
 OFFICER = Principal("officer1", "officer")
@@ -33,6 +33,7 @@ def _relay(pars: Pars, data_dir: Path) -> subprocess.Popen[bytes]:
     env.update({
         "PARS_DATA_DIR": str(data_dir), "PARS_DATABASE_URL": pars.settings.sqlalchemy_url,
         "PARS_ENCRYPTION_KEYS": KEYS, "PARS_LOG_LEVEL": "warning",
+        "PARS_AUDIT_SIGNING_KEY": AUDIT_SIGNING_KEY,
     })  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "pars.cli", "relay", "--interval", "0.01"],

@@ -120,8 +120,14 @@ def test_retries_keep_order_then_deliver(
     assert "ssn" not in body["data"]["person"] and "victims" not in body["data"]
     statuses = [(d["status"], d["attempts"]) for d in rows(pars, "deliveries")]
     assert statuses == [("delivered", 2), ("delivered", 0)]
-    attempts = [a for a in rows(pars, "audit_log") if a["action"] == "disclosure:attempted"]
-    assert len(attempts) == 4  # each written before its request left
+    actions = [a["action"] for a in rows(pars, "audit_log")]
+    # Each try is a disclosure on the log, written before its request left.
+    assert actions.count("disclosure:delivered") == 2
+    assert actions.count("disclosure:redelivered") == 2
+    assert actions.count("disclosure:acknowledged") == 2
+    # Each request carried its own log entry's index.
+    indexes = [json.loads(r["body"])["pars_log_index"] for r in rec.received]
+    assert len(set(indexes)) == 4
 
 
 def test_dead_letter_after_the_last_try(
@@ -164,3 +170,27 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 1.6 <= waits[0] <= 2.4
     assert all(b > a for a, b in itertools.pairwise(waits[:6]))
     assert max(waits) <= 3600 * 1.2
+
+
+def test_not_sent_when_its_log_entry_cannot_be_written(
+    pars: Pars, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    rec, url = receiver
+    _agreement(pars, url)
+    _submit(pars)
+    relay_once(pars)
+
+    def broken(*args: Any, **kwargs: Any) -> list[int]:
+        raise sa.exc.OperationalError("INSERT INTO audit_log", {}, Exception("disk full"))
+
+    monkeypatch.setattr("pars.store.uow.append_rows", broken)
+    with pytest.raises(sa.exc.OperationalError):
+        deliver_webhooks(pars)
+    monkeypatch.undo()
+    assert rec.received == []  # the data never left
+    assert [(d["status"], d["attempts"]) for d in rows(pars, "deliveries")] == [("queued", 0)]
+    assert deliver_webhooks(pars) == 1  # once the log can be written, it goes, logged first
+    assert len(rec.received) == 1
+    assert json.loads(rec.received[0]["body"])["pars_log_index"] >= 0

@@ -374,9 +374,11 @@ def _assert_consistency_tampering_fails(
 
 
 def _leaves(seed: int, n: int) -> list[bytes]:
-    """n leaf hashes over entries of assorted lengths (0..40 bytes), reproducible from seed."""
+    """n distinct leaf hashes over entries of assorted lengths (2..42 bytes), reproducible from
+    seed. Distinct, because two equal sibling leaves make a proof valid at either index (as it
+    should be), which the tampering checks would mistake for a verifier bug."""
     rng = random.Random(seed)
-    return [_h_leaf(rng.randbytes(rng.randrange(41))) for _ in range(n)]
+    return [_h_leaf(i.to_bytes(2, "big") + rng.randbytes(rng.randrange(41))) for i in range(n)]
 
 
 # ---------------------------------------------------------------------------------------------

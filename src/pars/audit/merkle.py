@@ -19,7 +19,7 @@ Standard library only; no database, no signing (those live in the layers that us
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "compute_root",
     "leaf_hash",
     "node_hash",
+    "nodes_needed",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -242,6 +243,31 @@ class MerkleLog:
         if not 0 <= size <= self._size:
             raise ValueError(f"size {size} is not within 0..{self._size}")
         return size
+
+
+class _KeyRecorder:
+    """A store that answers every read with a dummy hash and remembers what was asked."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[int, int]] = set()
+
+    def get(self, level: int, index: int) -> bytes | None:
+        self.keys.add((level, index))
+        return bytes(HASH_SIZE)
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        raise TypeError("a key recorder stores nothing")
+
+
+def nodes_needed(size: int, operation: Callable[[MerkleLog], object]) -> set[tuple[int, int]]:
+    """The (level, index) subtrees `operation` reads from a log of `size` leaves.
+
+    Which nodes a root or proof reads depends only on the indices, never on the hashes, so a
+    database store can fetch them all in one query and then run `operation` from memory.
+    """
+    recorder = _KeyRecorder()
+    operation(MerkleLog(recorder, size))
+    return recorder.keys
 
 
 def verify_inclusion(

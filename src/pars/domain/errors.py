@@ -12,6 +12,7 @@ __all__ = [
     "Forbidden",
     "IllegalTransition",
     "InvalidInput",
+    "InvalidParameter",
     "NotFound",
     "RateLimited",
     "Unauthenticated",
@@ -88,3 +89,15 @@ class InvalidInput(DomainError):
     @classmethod
     def one(cls, pointer: str, detail: str) -> InvalidInput:
         return cls([FieldError(pointer, detail)])
+
+
+class InvalidParameter(DomainError):
+    """A query parameter that is well-formed but not acceptable (e.g. past the end of the log);
+    reported like a malformed one."""
+
+    title = "Invalid parameter"
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"{name}: {detail}")
+        self.name = name
+        self.reason = detail

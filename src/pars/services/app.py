@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
 from pars.domain.catalogue import ChargeCatalogue
@@ -67,8 +68,16 @@ class Pars:
             if settings.policy in ("default", "sanctuary")
             else JurisdictionPolicy.load(settings.policy)
         )
+        self._signer: Signer | None = None
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
+
+    @property
+    def signer(self) -> Signer:
+        """The disclosure log's checkpoint key; FileNotFoundError says how to make one."""
+        if self._signer is None:
+            self._signer = Signer.load(self.settings.audit_signing_key, self.settings.data_dir)
+        return self._signer
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.keys, self.clock, self.source)

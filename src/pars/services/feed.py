@@ -8,6 +8,7 @@ from typing import Any
 
 from pars.domain.errors import Unauthenticated
 from pars.services.app import Pars
+from pars.services.disclosure import disclosure, with_receipt
 from pars.services.relay import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
@@ -43,9 +44,9 @@ def serve(
     with pars.uow() as uow:
         rows = uow.deliveries.page(partner["id"], after, limit)
         agreements: dict[tuple[str, int], Agreement | None] = {}
-        items: list[tuple[int, dict[str, Any]]] = []
+        items: list[tuple[int, dict[str, Any], bytes]] = []
         served: list[int] = []
-        withheld: dict[str, list[int]] = {}
+        withheld: dict[tuple[str, str, int], list[int]] = {}
         for row in rows:
             key = (row["agreement_id"], row["agreement_version"])
             if key not in agreements:
@@ -53,15 +54,26 @@ def serve(
             agreement = agreements[key]
             reason = in_force_reason(agreement, pars, now)
             if reason is not None or agreement is None or row["payload"] is None:
-                withheld.setdefault(reason or "no payload", []).append(row["id"])
+                withheld.setdefault((reason or "no payload", *key), []).append(row["id"])
                 continue
             payload = dict(row["payload"])
             # The policy may have tightened since the item was queued: filter again.
             payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-            items.append((row["id"], payload))
+            # Write-ahead: the disclosure is on the log in this transaction, before it leaves.
+            entry, salt = disclosure(
+                "disclosure:delivered",
+                partner,
+                agreement,
+                row["subject"],
+                payload,
+                payload["data"],
+                {"delivery": row["id"], "event": row["event_id"], "transport": transport},
+            )
+            uow.audit(entry)
+            items.append((row["id"], payload, salt))
             served.append(row["id"])
         uow.deliveries.mark_delivered(served, now)
-        for reason, ids in withheld.items():
+        for (reason, agreement_id, version), ids in withheld.items():
             uow.deliveries.withhold(ids, reason, now)
             uow.audit(
                 AuditEntry(
@@ -70,24 +82,16 @@ def serve(
                     "success",
                     "partner",
                     partner["id"],
-                    {"count": len(ids), "reason": reason},
-                )
-            )
-        if served:
-            uow.audit(
-                AuditEntry(
-                    partner["name"][:60],
-                    "disclosure:delivered",
-                    "success",
-                    "partner",
-                    partner["id"],
-                    {
-                        "count": len(served),
-                        "first": served[0],
-                        "last": served[-1],
-                        "transport": transport,
-                    },
+                    {"count": len(ids), "reason": reason, "first": ids[0], "last": ids[-1]},
+                    agreement_id=agreement_id,
+                    agreement_version=version,
                 )
             )
         uow.commit()
-    return items, (rows[-1]["id"] if rows else after)
+        leaves = uow.leaves
+    # The served items' entries were queued first, so they hold the first leaves.
+    receipts = [
+        (cursor, with_receipt(payload, leaf, salt))
+        for (cursor, payload, salt), leaf in zip(items, leaves[: len(items)], strict=True)
+    ]
+    return receipts, (rows[-1]["id"] if rows else after)

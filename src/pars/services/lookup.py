@@ -4,6 +4,7 @@ There is no search by name, date, place or any protected field, and no bulk expo
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from pars.domain.arrest import ArrestState
 from pars.domain.errors import Forbidden, RateLimited
 from pars.services.app import Pars
+from pars.services.disclosure import disclosure
 from pars.services.feed import Partner
 from pars.services.relay import in_force_reason
 from pars.services.views import full_record
@@ -79,17 +81,33 @@ def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) ->
             f = ArrestFilter(otn=value) if kind == "otn" else ArrestFilter(docket_number=value)
         arrests = uow.arrests.search(f, _MAX_RESULTS, None).items if f else []
         results = []
+        salts = []
         for arrest in arrests:
             if arrest.state is ArrestState.DRAFT:
                 continue
             data = project_record(agreement, full_record(arrest), now, pars.policy)
             if data is not None:
+                # Write-ahead: each record answered is a disclosure on the log before it leaves.
+                entry, salt = disclosure(
+                    "disclosure:lookup", partner, agreement, arrest.id, data, data,
+                    {"by": kind, "purpose": purpose},
+                )  # fmt: skip
+                uow.audit(entry)
                 results.append(data)
+                salts.append(salt)
         uow.audit(AuditEntry(
             partner["name"][:60], "lookup:answered" if results else "lookup:empty", "success",
             "partner", partner["id"],
             {"by": kind, "purpose": purpose, "count": len(results),
-             "agreement": f"{agreement.id}/v{agreement.version}",
-             "records": [r.get("id") for r in results]}))  # fmt: skip
+             "records": [r.get("id") for r in results]},
+            agreement_id=agreement.id, agreement_version=agreement.version))  # fmt: skip
         uow.commit()
-    return {"agreement": f"{agreement.id}/v{agreement.version}", "items": results}
+        receipts = [
+            {"pars_log_index": leaf, "pars_log_salt": base64.b64encode(salt).decode()}
+            for leaf, salt in zip(uow.leaves[: len(salts)], salts, strict=True)
+        ]
+    return {
+        "agreement": f"{agreement.id}/v{agreement.version}",
+        "items": results,
+        "receipts": receipts,
+    }

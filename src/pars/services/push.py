@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pars.services.app import Pars
+from pars.services.disclosure import disclosure, with_receipt
 from pars.services.relay import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
@@ -74,23 +75,25 @@ def prepare(
             return None
         payload = dict(item["payload"])
         payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-        # Write-ahead: the attempt is on record before the data leaves.
-        uow.audit(
-            AuditEntry(
-                _actor(partner),
-                "disclosure:attempted",
-                "success",
-                "partner",
-                item["partner_id"],
-                {
-                    "delivery": item["id"],
-                    "event": item["event_id"],
-                    "attempt": item["attempts"] + 1,
-                    "transport": transport,
-                },
-            )
+        # Write-ahead: every try sends the data again, so every try is a disclosure on the log
+        # before the data leaves (the first as `delivered`, later ones as `redelivered`).
+        entry, salt = disclosure(
+            "disclosure:delivered" if item["attempts"] == 0 else "disclosure:redelivered",
+            partner,
+            agreement,
+            item["subject"],
+            payload,
+            payload["data"],
+            {
+                "delivery": item["id"],
+                "event": item["event_id"],
+                "attempt": item["attempts"] + 1,
+                "transport": transport,
+            },
         )
+        uow.audit(entry)
         uow.commit()
+        payload = with_receipt(payload, uow.leaves[0], salt)
     return Prepared(agreement, partner, payload)
 
 
@@ -105,11 +108,11 @@ def record_result(
             uow.audit(
                 AuditEntry(
                     _actor(partner),
-                    "disclosure:delivered",
+                    "disclosure:acknowledged",
                     "success",
                     "partner",
                     item["partner_id"],
-                    {"count": 1, "first": item["id"], "last": item["id"], "transport": transport},
+                    {"delivery": item["id"], "event": item["event_id"], "transport": transport},
                 )
             )
         else:

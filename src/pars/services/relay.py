@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from pars.domain.arrest import Arrest
 from pars.services.app import Pars
 from pars.services.views import full_record
@@ -22,6 +24,8 @@ from pars.sharing.projection import Event, project
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["in_force_reason", "relay_forever", "relay_once", "withhold_ended"]
+
+_log = structlog.get_logger("pars.relay")
 
 
 def in_force_reason(a: Agreement | None, pars: Pars, now: datetime) -> str | None:
@@ -65,6 +69,8 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
         # Every active agreement version (a renewal's old version stays active to its end);
         # the projection decides, to the second.
         agreements = uow.sharing.active()
+        # Whether each may disclose now is the same for every event of the batch.
+        reasons = {(a.id, a.version): in_force_reason(a, pars, now) for a in agreements}
         queue: list[dict[str, Any]] = []
         withheld: list[dict[str, Any]] = []
         for row in rows:
@@ -90,7 +96,7 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
                     "transport": a.transport.value,
                 }  # fmt: skip
                 payload = project(a, event, now, pars.policy)
-                reason = in_force_reason(a, pars, now)
+                reason = reasons[(a.id, a.version)]
                 if payload is not None:
                     push = a.transport is not Transport.FEED
                     queue.append(
@@ -114,6 +120,23 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
                     )
         uow.deliveries.enqueue(queue)
         uow.deliveries.enqueue(withheld)
+        by_agreement: dict[tuple[str, str, int], int] = {}
+        for item in withheld:
+            key = (item["partner_id"], item["agreement_id"], item["agreement_version"])
+            by_agreement[key] = by_agreement.get(key, 0) + 1
+        for (partner_id, agreement_id, version), count in by_agreement.items():
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    "disclosure:withheld",
+                    "success",
+                    "partner",
+                    partner_id,
+                    {"count": count, "reason": "agreement not in force when relayed"},
+                    agreement_id=agreement_id,
+                    agreement_version=version,
+                )
+            )
         uow.deliveries.set_cursor(rows[-1]["seq"])
         uow.audit(
             AuditEntry(
@@ -152,11 +175,9 @@ def withhold_ended(pars: Pars) -> int:
                 AuditEntry(
                     "relay",
                     "disclosure:withheld",
-                    details={
-                        "count": count,
-                        "reason": reason,
-                        "agreement": f"{agreement_id}/v{version}",
-                    },
+                    details={"count": count, "reason": reason},
+                    agreement_id=agreement_id,
+                    agreement_version=version,
                 )
             )
         uow.commit()
@@ -166,14 +187,27 @@ def withhold_ended(pars: Pars) -> int:
 def relay_forever(
     pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
 ) -> None:
-    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do."""
+    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do.
+    Signs a checkpoint of the disclosure log when it grew and the interval has passed."""
+    from pars.services.audit import maybe_checkpoint
     from pars.services.nats import deliver_nats
     from pars.services.webhooks import deliver_webhooks
 
+    failures = 0
     while not stop():
-        moved = relay_once(pars)
-        withhold_ended(pars)
-        moved += deliver_webhooks(pars)
-        moved += deliver_nats(pars) if pars.settings.nats_url else 0
+        try:
+            moved = relay_once(pars)
+            withhold_ended(pars)
+            moved += deliver_webhooks(pars)
+            moved += deliver_nats(pars) if pars.settings.nats_url else 0
+            maybe_checkpoint(pars)
+            failures = 0
+        except Exception:
+            # A database outage (or a log write that fails: then nothing was sent) must not end
+            # the relay: every step is a transaction, so it starts again where it stopped.
+            failures += 1
+            _log.exception("relay step failed; trying again", failures=failures)
+            time.sleep(min(interval * 2**failures, 30.0))
+            continue
         if not moved:
             time.sleep(interval)

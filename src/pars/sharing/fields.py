@@ -18,6 +18,7 @@ __all__ = [
     "ARREST_FIELDS",
     "SENSITIVE_CLASSES",
     "FieldClass",
+    "disclosed_classes",
     "field_paths",
     "unclassified",
 ]
@@ -145,3 +146,12 @@ def field_paths(record: Mapping[str, Any]) -> Iterator[str]:
 def unclassified(record: Mapping[str, Any]) -> list[str]:
     """Paths present in the record that the catalogue does not classify."""
     return sorted(p for p in field_paths(record) if p not in ARREST_FIELDS)
+
+
+def disclosed_classes(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field classes a (projected) record carries, for the disclosure log. A juvenile's
+    record counts as `juvenile` whatever its fields."""
+    classes = {ARREST_FIELDS[p].value for p in field_paths(record) if p in ARREST_FIELDS}
+    if record.get("juvenile"):
+        classes.add(FieldClass.JUVENILE.value)
+    return tuple(sorted(classes))

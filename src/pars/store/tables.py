@@ -136,6 +136,48 @@ audit_log = sa.Table(
     sa.Column("subject", sa.String(60), index=True),
     sa.Column("outcome", sa.String(12), nullable=False),
     sa.Column("details", JSONDoc, nullable=False),
+    # The disclosure log (see store/audit.py): the leaf this row is, the exact bytes hashed into
+    # the tree, and the disclosure metadata queried by the transparency report. `salt` is not on
+    # the log: it goes only to the recipient, to check `payload_hash` against what it received.
+    sa.Column("leaf_index", sa.BigInteger, unique=True),
+    sa.Column("entry", sa.LargeBinary),
+    sa.Column("agreement_id", sa.String(36), index=True),
+    sa.Column("agreement_version", sa.Integer),
+    sa.Column("record_id", sa.String(36), index=True),
+    sa.Column("classes", sa.String(200)),
+    sa.Column("payload_hash", sa.String(64)),
+    sa.Column("salt", sa.LargeBinary),
+)
+
+# Cached hashes of the complete perfect subtrees of the log: (level, idx) covers leaves
+# [idx * 2**level, (idx + 1) * 2**level); level 0 holds the leaf hashes. Never updated.
+audit_nodes = sa.Table(
+    "audit_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
+)
+
+# The log's size. Every append takes this row's lock, so leaves are numbered in commit order.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("name", sa.String(20), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)
+
+# Signed tree heads: the signed note text and its Ed25519 signature.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("size", sa.BigInteger, nullable=False, index=True),
+    sa.Column("root", sa.LargeBinary, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("signature", sa.LargeBinary, nullable=False),
 )
 
 # Events waiting to be relayed, in commit order of `seq`. `data` carries no personal fields: the

@@ -3,10 +3,8 @@ its outbox events. Nothing is published before commit; nothing committed is lost
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -17,53 +15,22 @@ from pars.domain.clock import Clock
 from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
+from pars.store.audit import AuditRow, append_rows
 from pars.store.engine import READ_ONLY, write_turn
 from pars.store.relay import DeliveryRepository
 from pars.store.sharing import SharingRepository
-from pars.store.tables import audit_log, outbox
+from pars.store.tables import outbox
 
 __all__ = ["AuditEntry", "SqlUnitOfWork", "write_audit"]
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One audit row. `details` must hold metadata only; never personal data."""
-
-    actor: str
-    action: str
-    outcome: str = "success"
-    role: str | None = None
-    subject: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+AuditEntry = AuditRow
+"""One audit row (a leaf of the disclosure log). `details` must hold metadata only."""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _fit(value: str | None, size: int) -> str | None:
-    """Audit fields can come from a request path; keep them printable and within the column."""
-    return None if value is None else _CONTROL.sub("?", value)[:size]
-
-
-def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) -> None:
-    if not entries:
-        return
-    now = clock.now()
-    conn.execute(
-        sa.insert(audit_log),
-        [
-            {
-                "at": now,
-                "actor": _fit(e.actor, 60),
-                "role": _fit(e.role, 20),
-                "action": e.action,
-                "subject": _fit(e.subject, 60),
-                "outcome": e.outcome,
-                "details": e.details,
-            }
-            for e in entries
-        ],
-    )
+def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) -> list[int]:
+    """Append `entries` to the disclosure log in this transaction; their leaf indexes."""
+    return append_rows(conn, entries, clock.now())
 
 
 class SqlUnitOfWork:
@@ -97,6 +64,7 @@ class SqlUnitOfWork:
         self.sharing = SharingRepository(self.conn)
         self.deliveries = DeliveryRepository(self.conn)
         self._audit: list[AuditEntry] = []
+        self.leaves: list[int] = []  # leaf indexes of the audit entries, once committed
         self._committed = False
         return self
 
@@ -128,7 +96,6 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         now = self._clock.now()
         events = self.arrests.flush(now)
-        write_audit(self.conn, self._audit, self._clock)
         if events:
             rows: list[dict[str, Any]] = [
                 {
@@ -143,9 +110,12 @@ class SqlUnitOfWork:
                 for e in events
             ]
             self.conn.execute(sa.insert(outbox), rows)
+        # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
+        leaves = write_audit(self.conn, self._audit, self._clock)
         for hook in self.before_commit:
             hook(self.conn)
         self._tx.commit()
         self._committed = True
         self._audit = []
+        self.leaves = leaves
         return events

@@ -21,6 +21,7 @@ from pars.web import problems
 from pars.web.api import BODY_MODELS
 from pars.web.api import agreements as agreements_api
 from pars.web.api import arrests as arrests_api
+from pars.web.api import audit as audit_api
 from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
 from pars.web.api import feed as feed_api
@@ -79,6 +80,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.include_router(charges_api.router)
     app.include_router(agreements_api.router)
     app.include_router(feed_api.router)
+    app.include_router(audit_api.router)
     app.include_router(feed_api.lookup_router)
     app.include_router(partners_api.router)
 

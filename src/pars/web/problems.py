@@ -18,6 +18,7 @@ from pars.domain.errors import (
     Forbidden,
     IllegalTransition,
     InvalidInput,
+    InvalidParameter,
     NotFound,
     RateLimited,
     Unauthenticated,
@@ -72,6 +73,7 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (InvalidInput, 422, "invalid-input"),
+    (InvalidParameter, 422, "invalid-parameter"),
     (IllegalTransition, 409, "illegal-transition"),
     (Conflict, 409, "conflict"),
     (NotFound, 404, "not-found"),
@@ -90,6 +92,8 @@ def install(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput):
             extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+        if isinstance(exc, InvalidParameter):
+            extra["errors"] = [{"parameter": exc.name, "in": "query", "detail": exc.reason}]
         if isinstance(exc, IllegalTransition):
             extra["current_state"] = exc.current
             extra["allowed_actions"] = exc.allowed

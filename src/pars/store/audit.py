@@ -1,0 +1,279 @@
+"""The disclosure log in the database: every audit row is a leaf of an RFC 6962 Merkle tree.
+
+Appending takes the `audit_head` row's lock (an UPDATE ... RETURNING), numbers the new rows from
+the old size, writes them with their canonical entry bytes, and writes every perfect subtree
+they complete into `audit_nodes`, all in the caller's transaction. So a leaf's number is fixed
+when its transaction commits, leaves are numbered in commit order, and the tree, the rows and
+the size can never disagree after a crash. The head lock is the last lock a transaction takes
+(audit rows are written just before COMMIT), so it cannot take part in a deadlock.
+
+Proofs read only the O(log n) cached subtrees they need, in one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from pars.audit.entries import encode_entry
+from pars.audit.merkle import MemoryNodeStore, MerkleLog, leaf_hash, nodes_needed
+from pars.store.tables import audit_checkpoints, audit_head, audit_log, audit_nodes
+
+__all__ = ["AuditRow", "DbNodeStore", "append_rows", "log_size", "read_log"]
+
+HEAD = "log"
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry to append. `details` holds metadata only; never personal data."""
+
+    actor: str
+    action: str
+    outcome: str = "success"
+    role: str | None = None
+    subject: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    agreement_id: str | None = None
+    agreement_version: int | None = None
+    record_id: str | None = None
+    classes: tuple[str, ...] = ()
+    payload_hash: str | None = None
+    salt: bytes | None = None
+
+
+class DbNodeStore:
+    """`NodeStore` over `audit_nodes` on one connection (and so inside its transaction)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def get(self, level: int, index: int) -> bytes | None:
+        value = self._conn.execute(
+            sa.select(audit_nodes.c.hash).where(
+                audit_nodes.c.level == level, audit_nodes.c.idx == index
+            )
+        ).scalar_one_or_none()
+        return None if value is None else bytes(value)
+
+    def get_many(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = sorted(keys)
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            rows = self._conn.execute(
+                sa.select(audit_nodes.c.level, audit_nodes.c.idx, audit_nodes.c.hash).where(
+                    sa.tuple_(audit_nodes.c.level, audit_nodes.c.idx).in_(chunk)
+                )
+            )
+            found.update({(r.level, r.idx): bytes(r.hash) for r in rows})
+        return found
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        rows = [{"level": lvl, "idx": idx, "hash": h} for lvl, idx, h in items]
+        if rows:
+            self._conn.execute(sa.insert(audit_nodes), rows)
+
+
+def _fit(value: str | None, size: int) -> str | None:
+    """Audit fields can come from a request path; keep them printable and within the column."""
+    if value is None:
+        return None
+    return "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in value)[:size]
+
+
+def _reserve(conn: sa.Connection, count: int) -> int:
+    """Take the head lock and `count` leaf numbers; returns the first."""
+    new_size = conn.execute(
+        sa.update(audit_head)
+        .where(audit_head.c.name == HEAD)
+        .values(size=audit_head.c.size + count)
+        .returning(audit_head.c.size)
+    ).scalar_one()
+    return int(new_size) - count
+
+
+def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> list[int]:
+    """Append `entries` (all stamped `at`) to the log in the caller's transaction; returns
+    their leaf indexes."""
+    if not entries:
+        return []
+    first = _reserve(conn, len(entries))
+    rows: list[dict[str, Any]] = []
+    leaves: list[bytes] = []
+    for offset, e in enumerate(entries):
+        index = first + offset
+        actor, role, subject = _fit(e.actor, 60) or "", _fit(e.role, 20), _fit(e.subject, 60)
+        agreement = None if e.agreement_id is None else f"{e.agreement_id}/v{e.agreement_version}"
+        entry = encode_entry(
+            index=index,
+            at=at,
+            actor=actor,
+            role=role,
+            action=e.action,
+            subject=subject,
+            outcome=e.outcome,
+            agreement=agreement,
+            record=e.record_id,
+            classes=list(e.classes),
+            payload_hash=e.payload_hash,
+            details=e.details,
+        )
+        leaves.append(leaf_hash(entry))
+        rows.append(
+            {
+                "at": at,
+                "actor": actor,
+                "role": role,
+                "action": e.action,
+                "subject": subject,
+                "outcome": e.outcome,
+                "details": e.details,
+                "leaf_index": index,
+                "entry": entry,
+                "agreement_id": e.agreement_id,
+                "agreement_version": e.agreement_version,
+                "record_id": e.record_id,
+                "classes": ",".join(sorted(e.classes)) or None,
+                "payload_hash": e.payload_hash,
+                "salt": e.salt,
+            }
+        )
+    conn.execute(sa.insert(audit_log), rows)
+    MerkleLog(DbNodeStore(conn), first).append(leaves)
+    return list(range(first, first + len(entries)))
+
+
+def as_bytes(value: Any) -> bytes:
+    """A stored entry as bytes, whatever a tampered row made of it (SQLite can turn a BLOB into
+    TEXT; a NULL reads as empty)."""
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return bytes(value)
+
+
+def log_size(conn: sa.Connection) -> int:
+    size = conn.execute(
+        sa.select(audit_head.c.size).where(audit_head.c.name == HEAD)
+    ).scalar_one_or_none()
+    return int(size or 0)
+
+
+def read_log(conn: sa.Connection, size: int) -> MerkleLog:
+    """The log's first `size` leaves, for reads (roots and proofs go through `prefetched`)."""
+    return MerkleLog(DbNodeStore(conn), size)
+
+
+def prefetched(conn: sa.Connection, size: int, operation: Callable[[MerkleLog], _T]) -> _T:
+    """Run a root or proof `operation` on the log of `size` leaves after fetching every node it
+    needs in one query."""
+    keys = nodes_needed(size, operation)
+    store = MemoryNodeStore()
+    store.put_many((lvl, idx, h) for (lvl, idx), h in DbNodeStore(conn).get_many(keys).items())
+    return operation(MerkleLog(store, size))
+
+
+def leaf_entries(conn: sa.Connection, start: int, end: int, batch: int = 5000) -> Iterator[Any]:
+    """Rows (leaf_index, entry, columns...) with start <= leaf_index < end, in order."""
+    cols = [
+        audit_log.c.leaf_index,
+        audit_log.c.entry,
+        audit_log.c.at,
+        audit_log.c.actor,
+        audit_log.c.action,
+        audit_log.c.agreement_id,
+        audit_log.c.agreement_version,
+        audit_log.c.record_id,
+        audit_log.c.classes,
+        audit_log.c.payload_hash,
+    ]
+    position = start
+    while position < end:
+        rows = conn.execute(
+            sa.select(*cols)
+            .where(audit_log.c.leaf_index >= position, audit_log.c.leaf_index < end)
+            .order_by(audit_log.c.leaf_index)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        position = int(rows[-1].leaf_index) + 1
+
+
+def nodes_at_level(conn: sa.Connection, level: int, start: int, end: int) -> dict[int, bytes]:
+    rows = conn.execute(
+        sa.select(audit_nodes.c.idx, audit_nodes.c.hash).where(
+            audit_nodes.c.level == level, audit_nodes.c.idx >= start, audit_nodes.c.idx < end
+        )
+    )
+    return {int(r.idx): bytes(r.hash) for r in rows}
+
+
+def checkpoints(conn: sa.Connection, limit: int | None = None) -> list[dict[str, Any]]:
+    """Signed tree heads, newest first."""
+    query = sa.select(audit_checkpoints).order_by(audit_checkpoints.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def add_checkpoint(conn: sa.Connection, row: dict[str, Any]) -> int:
+    return int(
+        conn.execute(
+            sa.insert(audit_checkpoints).values(**row).returning(audit_checkpoints.c.id)
+        ).scalar_one()
+    )
+
+
+def leaf_of(conn: sa.Connection, index: int) -> Any:
+    return conn.execute(
+        sa.select(audit_log.c.leaf_index, audit_log.c.entry).where(audit_log.c.leaf_index == index)
+    ).first()
+
+
+def integrate_unlogged(conn: sa.Connection, batch: int = 2000) -> int:
+    """Give every audit row without a leaf (written before the log existed) one, in id order,
+    keeping its own time. Returns how many rows were logged."""
+    done = 0
+    while True:
+        rows = conn.execute(
+            sa.select(audit_log)
+            .where(audit_log.c.leaf_index.is_(None))
+            .order_by(audit_log.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        first = _reserve(conn, len(rows))
+        leaves = []
+        for offset, row in enumerate(rows):
+            entry = encode_entry(
+                index=first + offset,
+                at=row.at,
+                actor=row.actor,
+                role=row.role,
+                action=row.action,
+                subject=row.subject,
+                outcome=row.outcome,
+                agreement=None,
+                record=None,
+                classes=[],
+                payload_hash=None,
+                details=row.details,
+            )
+            conn.execute(
+                sa.update(audit_log)
+                .where(audit_log.c.id == row.id)
+                .values(leaf_index=first + offset, entry=entry)
+            )
+            leaves.append(leaf_hash(entry))
+        MerkleLog(DbNodeStore(conn), first).append(leaves)
+        done += len(rows)
