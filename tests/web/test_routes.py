@@ -10,8 +10,19 @@ from pars.web.app import create_app
 from tests.conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+# The public transparency report: no login, no personal data (tests/web/test_transparency.py).
+PUBLIC |= {"/transparency", "/api/v1/transparency"}
+# The disclosure log's checkpoints, key and proofs: hashes only, public as in Certificate
+# Transparency (tests/integration/test_audit_log.py).
+PUBLIC |= {
+    "/api/v1/audit/checkpoint",
+    "/api/v1/audit/checkpoints",
+    "/api/v1/audit/public-key",
+    "/api/v1/audit/proof/inclusion",
+    "/api/v1/audit/proof/consistency",
+}
 # Partner routes: authenticated by a partner API key; data only through the projection.
-PARTNER = {"/api/v1/feed", "/api/v1/feed/stream", "/api/v1/lookup"}
+PARTNER = {"/api/v1/feed", "/api/v1/feed/stream", "/api/v1/lookup", "/api/v1/feed/receipts/{index}"}
 STAFF_PREFIXES = (
     "/api/v1/arrests",
     "/api/v1/charges",
@@ -19,6 +30,8 @@ STAFF_PREFIXES = (
     "/api/v1/me",
     "/api/v1/auth/token",
     "/api/v1/partners",
+    "/api/v1/persons",
+    "/api/v1/audit/export",
 )
 
 
@@ -43,6 +56,7 @@ def test_staff_routes_refuse_partner_keys_and_partner_routes_refuse_staff(api: A
         path = route.path.replace("{arrest_id}", "0" * 8 + "-0000-0000-0000-" + "0" * 12)
         path = path.replace("{agreement_id}", "x").replace("{version}", "1")
         path = path.replace("{citation}", "18-2701-A1").replace("{partner_id}", "x")
+        path = path.replace("{index}", "0")
         if route.path in PARTNER:
             assert api.as_("admin").get(path).status_code == 401, path
         elif route.path != "/api/v1/auth/token":

@@ -26,6 +26,7 @@ from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
 from pars.web.api import feed as feed_api
 from pars.web.api import partners as partners_api
+from pars.web.api import transparency as transparency_api
 
 __all__ = ["create_app"]
 
@@ -83,6 +84,8 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.include_router(audit_api.router)
     app.include_router(feed_api.lookup_router)
     app.include_router(partners_api.router)
+    app.include_router(transparency_api.router)
+    app.include_router(transparency_api.page_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
