@@ -36,6 +36,7 @@ from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
 from pars.demo_data import DAY_FACTOR, Incident, Person, Synth
+from pars.demo_sharing import TICK, DemoPartners
 from pars.domain.arraignment import BailType
 from pars.domain.arrest import Arrest, ArrestState, Custody, CustodyReason
 from pars.domain.charging import CaseOutcome, top_grade
@@ -96,8 +97,11 @@ def run_demo(
         for name, password in passwords.items():
             add_user(pars, name, name, password, by="demo")
         sim = _Simulation(pars, random.Random(seed), end, days)  # noqa: S311 (not for secrets)
+        sim.partners = DemoPartners(pars, sim.start, end)
+        passwords |= sim.partners.owner_logins  # they approve, suspend and revoke agreements
         sim.plan(per_day)
         sim.run(batched)
+        sim.partners.deliver()
         checkpoint(pars)  # sign the disclosure log as the demo left it
         _report(pars.engine, demo_dir, days, time.perf_counter() - began, sim)
     finally:
@@ -230,6 +234,7 @@ class _Simulation:
         self.seq = self.commands = self.reported = 0
         self.seals_left = 0
         self.waits: list[float] = []  # hours from arrest to arraignment session
+        self.partners: DemoPartners | None = None  # fed every TICK of simulated time
 
     def at(self, when: datetime, case: _Case, step: Step) -> None:
         """Run `step` on `case` at `when`, unless that is after the end of the history."""
@@ -277,9 +282,16 @@ class _Simulation:
         """Run every due command in time order, in batches unless told not to."""
         touched: set[int] = set()  # the cases the open batch has changed
         first, progress = self.start, _Progress(self)
+        next_tick = self.start + TICK
         try:
             while self.queue:
                 due = heapq.heappop(self.queue)
+                if self.partners is not None and due.when >= next_tick:
+                    self.pars.next_batch(open_next=False)  # partners see committed data only
+                    self.clock.set(next_tick)
+                    self.partners.deliver()
+                    while next_tick <= due.when:
+                        next_tick += TICK
                 full = len(touched) >= _BATCH_COMMANDS or due.when - first > _BATCH_SPAN
                 if batched and (full or due.case.n in touched or self.pars.batch is None):
                     self.pars.next_batch()
@@ -459,12 +471,14 @@ def _report(engine: sa.Engine, demo_dir: Path, days: int, seconds: float, sim: _
 
 
 def _sign_in_help(passwords: dict[str, str], base: str, demo_dir: Path, serve: bool) -> None:
-    print(f"\n  {'username':<18}{'role':<18}password")
+    print(f"\n  {'username':<26}{'role':<18}password")
     for name, password in passwords.items():
-        print(f"  {name:<18}{name:<18}{password}")
+        role = "privacy_officer" if name.startswith("owner_") else name
+        print(f"  {name:<26}{role:<18}{password}")
     body = f'{{"username": "officer", "password": "{passwords["officer"]}"}}'
     print(f"\nGet a token:\n  curl -X POST {base}/api/v1/auth/token", end="")
     print(f" -H 'content-type: application/json' -d '{body}'\nAPI documentation: {base}/docs")
+    print(f"Public transparency report: {base}/transparency")
     if not serve:
         print(f"Serve it with: PARS_DATA_DIR={demo_dir} pars serve")
     sys.stdout.flush()

@@ -29,6 +29,8 @@ _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 # Stamped when a transaction commits: the fast path commits several commands at once.
 # `entry` is the audit row's disclosure-log bytes, which hold its commit instant too.
 _COMMIT_TIMES = {"updated_at", "changed_at", "at", "time", "entry"}
+# A disclosure entry's payload hash is salted with fresh random bytes each time.
+_COMMIT_TIMES |= {"payload_hash", "salt"}
 
 
 def _build(data_dir: Path, per_day: int = 15, **options: Any) -> Path:
@@ -95,7 +97,8 @@ def test_arrests_in_every_stage(demo: Path, fixed: tuple[Path, Path, Path]) -> N
 
 def test_one_user_per_role(demo: Path) -> None:
     users = {(u["username"], u["role"]) for u in _rows(demo, "users", "id")}
-    assert users == {(r.value, r.value) for r in Role}
+    owners = {("owner_district_attorney", "privacy_officer"), ("owner_courts", "privacy_officer")}
+    assert users == {(r.value, r.value) for r in Role} | owners
 
 
 def test_versions_audit_and_outbox_are_the_services(demo: Path) -> None:
@@ -110,7 +113,7 @@ def test_versions_audit_and_outbox_are_the_services(demo: Path) -> None:
     assert {"pars.arrest.submitted", "pars.arraignment.completed"} <= {e["type"] for e in events}
     audit = Counter(a["action"] for a in _rows(demo, "audit_log", "id"))
     assert audit["arrest:created"] == len(arrests)
-    assert audit["account:created"] == len(Role)
+    assert audit["account:created"] == len(Role) + 2  # and two owners' privacy officers
     assert audit["arraignment:completed"] == sum(
         1 for a in arrests if json.loads(a["document"])["document"].get("arraignment")
     )
@@ -197,3 +200,30 @@ def test_fast_path_writes_what_the_store_writes(fixed: tuple[Path, Path, Path]) 
     for table, rows in store_rows.items():
         assert rows, table
         assert fast_rows[table] == rows, table
+
+
+def test_partners_were_fed_and_the_log_verifies(fixed: tuple[Path, Path, Path]) -> None:
+    """Two partners received what their agreements covered, the one that ended received nothing
+    after its end, the report shows it, and the whole disclosure log verifies."""
+    from pars.config import Settings
+    from pars.services.app import Pars
+    from pars.services.audit_verify import verify
+    from pars.services.transparency import report
+
+    demo = fixed[0]
+    pars = Pars(Settings(data_dir=demo), keys=KeyRing.load(None, demo))
+    try:
+        result = verify(pars)
+        assert result.ok, result.problems
+        assert result.checkpoints == 1 and result.entries == result.size
+        public = report(pars)
+    finally:
+        pars.engine.dispose()
+    actions = Counter(a["action"] for a in _rows(demo, "audit_log", "id"))
+    assert actions["disclosure:delivered"] > 20
+    delivered = {d["partner_id"] for d in _rows(demo, "deliveries", "id")
+                 if d["status"] == "delivered"}  # fmt: skip
+    assert len(delivered) == 2
+    ended = [a for a in public["agreements"] if a.get("ended")]
+    assert len(ended) == 1 and ended[0]["ended"]["holds"] is True
+    assert public["warnings"] == []
