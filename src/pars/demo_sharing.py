@@ -48,12 +48,12 @@ class DemoPartners:
         self.pars = pars
         # Staff who speak for the owners (privacy officers with an owner), with their passwords.
         self.owner_logins: dict[str, str] = {}
-        owners = []
-        for owner in pars.policy.owners[: pars.policy.quorum]:
-            name = f"owner_{owner}"[:60]
+        speakers: list[Principal] = []
+        for org in pars.policy.owners[: pars.policy.quorum]:
+            name = f"owner_{org}"[:60]
             self.owner_logins[name] = secrets.token_urlsafe(9)
-            add_user(pars, name, "privacy_officer", self.owner_logins[name], "demo", owner)
-            owners.append(Principal(name, "privacy_officer", owner))
+            add_user(pars, name, "privacy_officer", self.owner_logins[name], "demo", org)
+            speakers.append(Principal(name, "privacy_officer", org))
         officer = Principal("privacy_officer", "privacy_officer")
         self.partners: list[dict[str, Any]] = []
         for p in _PARTNERS:
@@ -71,8 +71,8 @@ class DemoPartners:
             }
             aid = ag.create_agreement(pars, officer, AgreementIn.model_validate(doc))["id"]
             ag.submit(pars, officer, aid)
-            for owner in owners:
-                ag.approve(pars, owner, aid, ApprovalIn())
+            for speaker in speakers:
+                ag.approve(pars, speaker, aid, ApprovalIn())
             self.partners.append({"id": partner_id, "name": p["name"], "cursor": 0})
 
     def deliver(self) -> int:
