@@ -57,8 +57,15 @@ def test_only_config_reads_the_environment() -> None:
         assert "os.environ" not in text and "getenv" not in text, path
 
 
+# The stand-alone verifier is one file on purpose: an outside auditor copies that single file
+# and runs it with nothing but Python and `cryptography` (issue 4), so it cannot be split.
+_ONE_FILE_BY_DESIGN = {"audit/standalone.py"}
+
+
 def test_modules_stay_small() -> None:
     for path in SRC.rglob("*.py"):
+        if str(path.relative_to(SRC)) in _ONE_FILE_BY_DESIGN:
+            continue
         lines = len(path.read_text().splitlines())
         assert lines <= 500, f"{path.relative_to(SRC)} has {lines} lines; split it by stage"
 
