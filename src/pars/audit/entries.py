@@ -62,7 +62,7 @@ def instant(at: datetime) -> str:
 def encode_entry(
     *,
     index: int,
-    at: datetime,
+    at: datetime | str,
     actor: str,
     role: str | None,
     action: str,
@@ -78,7 +78,7 @@ def encode_entry(
         {
             "v": ENTRY_VERSION,
             "i": index,
-            "at": instant(at),
+            "at": at if isinstance(at, str) else instant(at),
             "actor": actor,
             "role": role,
             "action": action,

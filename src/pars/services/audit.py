@@ -124,9 +124,11 @@ def inclusion_proof(pars: Pars, index: int, size: int | None) -> dict[str, Any]:
         size = _size_arg(uow.conn, size, "size")
         if index >= size:
             raise InvalidParameter("index", f"must be below the tree size {size}")
-        proof = log.prefetched(uow.conn, size, lambda t: t.inclusion_proof(index, size))
-        leaf = log.prefetched(uow.conn, size, lambda t: t.subtree(index, index + 1))
-        root = log.prefetched(uow.conn, size, MerkleLog.root)
+        proof, leaf, root = log.prefetched(
+            uow.conn,
+            size,
+            lambda t: (t.inclusion_proof(index, size), t.subtree(index, index + 1), t.root()),
+        )
     return {
         "index": index,
         "tree_size": size,
@@ -143,8 +145,11 @@ def consistency_proof(pars: Pars, first: int, second: int | None) -> dict[str, A
         second = _size_arg(uow.conn, second, "second")
         if first > second:
             raise InvalidParameter("first", f"must not exceed second ({second})")
-        proof = log.prefetched(uow.conn, second, lambda t: t.consistency_proof(first, second))
-        roots = [log.prefetched(uow.conn, n, MerkleLog.root) for n in (first, second)]
+        proof, *roots = log.prefetched(
+            uow.conn,
+            second,
+            lambda t: (t.consistency_proof(first, second), t.root(first), t.root(second)),
+        )
     return {
         "first": first,
         "second": second,

@@ -17,12 +17,14 @@ The first problem is the first bad entry (or cached hash), exactly; at most `lim
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from pars.audit.checkpoint import parse_note, verify_note
-from pars.audit.entries import instant
+from pars.audit.entries import canonical_json, instant
 from pars.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from pars.services.app import Pars
 from pars.store import audit as log
@@ -44,21 +46,87 @@ class Report:
         return not self.problems
 
 
-def _columns_problem(row: Any, entry: dict[str, Any]) -> str | None:
-    agreement = None if row.agreement_id is None else f"{row.agreement_id}/v{row.agreement_version}"
+# The raw columns `verify` reads, in this order (driver values: on SQLite `at` is the stored
+# text and `details` JSON text; on PostgreSQL an aware datetime and a dict).
+_SELECT = (
+    "SELECT leaf_index, entry, at, actor, role, action, subject, outcome, agreement_id, "
+    "agreement_version, record_id, classes, payload_hash, details FROM audit_log "
+    "WHERE leaf_index >= {m} AND leaf_index < {m} ORDER BY leaf_index"
+)
+_PLAIN = frozenset(map(chr, range(32, 127))) - {'"', "\\"}
+
+
+def _js(value: Any) -> str:
+    """JSON of a column value as the canonical entry encodes it (fast for plain strings)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str) and _PLAIN.issuperset(value):
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _at_text(value: Any) -> str:
+    if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC
+        return f"{value[:10]}T{value[11:]}Z" if len(value) == 26 else value
+    return instant(value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def _expected(row: tuple[Any, ...]) -> tuple[bytes, bytes]:
+    """The entry's bytes before and after its `details` value, rebuilt from the columns: the
+    canonical entry sorts its keys, so everything but `details` sits in fixed places."""
+    (index, _, at, actor, role, action, subject, outcome, agreement_id, version, record,
+     classes, payload_hash, _) = row  # fmt: skip
+    agreement = None if agreement_id is None else f"{agreement_id}/v{version}"
+    listed = ",".join(f'"{c}"' for c in classes.split(",")) if classes else ""
+    head = (
+        f'{{"action":{_js(action)},"actor":{_js(actor)},"agreement":{_js(agreement)},'
+        f'"at":"{_at_text(at)}","classes":[{listed}],"details":'
+    )
+    tail = (
+        f',"i":{index},"outcome":{_js(outcome)},"payload_hash":{_js(payload_hash)},'
+        f'"record":{_js(record)},"role":{_js(role)},"subject":{_js(subject)},"v":1}}'
+    )
+    return head.encode(), tail.encode()
+
+
+def _columns_problem(row: tuple[Any, ...], raw: bytes) -> str | None:
+    """None if the columns say what the logged entry says; else which one differs. The
+    `details` column is compared for `disclosure:withheld` rows, whose count the report sums."""
+    head, tail = _expected(row)
+    if raw.startswith(head) and raw.endswith(tail) and len(raw) > len(head) + len(tail):
+        if row[5] != "disclosure:withheld":
+            return None
+        details = row[13] if isinstance(row[13], dict) else json.loads(row[13] or "null")
+        if canonical_json(details) == raw[len(head) : -len(tail)]:
+            return None
+        return "column details differs from the logged entry"
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return "the entry is not a log entry"
+    if not isinstance(entry, dict):
+        return "the entry is not a log entry"
+    if entry.get("i") != row[0]:
+        return f"the entry says it is entry {entry.get('i')}: reordered"
+    (_, _, at, actor, role, action, subject, outcome, agreement_id, version, record,
+     classes, payload_hash, _) = row  # fmt: skip
+    agreement = None if agreement_id is None else f"{agreement_id}/v{version}"
     checks = (
-        ("at", instant(row.at), entry.get("at")),
-        ("actor", row.actor, entry.get("actor")),
-        ("action", row.action, entry.get("action")),
+        ("at", _at_text(at), entry.get("at")),
+        ("actor", actor, entry.get("actor")),
+        ("role", role, entry.get("role")),
+        ("action", action, entry.get("action")),
+        ("subject", subject, entry.get("subject")),
+        ("outcome", outcome, entry.get("outcome")),
         ("agreement", agreement, entry.get("agreement")),
-        ("record_id", row.record_id, entry.get("record")),
-        ("payload_hash", row.payload_hash, entry.get("payload_hash")),
-        ("classes", row.classes or "", ",".join(entry.get("classes") or [])),
+        ("record_id", record, entry.get("record")),
+        ("payload_hash", payload_hash, entry.get("payload_hash")),
+        ("classes", classes or "", ",".join(entry.get("classes") or [])),
     )
     for name, column, logged in checks:
         if column != logged:
             return f"column {name} differs from the logged entry"
-    return None
+    return "the entry is not in canonical form"
 
 
 def _root(stack: list[tuple[int, bytes]]) -> bytes:
@@ -104,39 +172,33 @@ def verify(
 
         stack: list[tuple[int, bytes]] = []
         expected = 0
+        select = _SELECT.format(m="?" if conn.dialect.paramstyle == "qmark" else "%s")
         for start in range(0, size, _BATCH):
             end = min(start + _BATCH, size)
             cached = _cached(conn, start, end)
-            for row in log.leaf_entries(conn, start, end):
-                index = int(row.leaf_index)
+            leaves = cached[0]
+            for row in conn.exec_driver_sql(select, (start, end)).fetchall():
+                index = int(row[0])
                 if index != expected:
                     problem(f"entry {expected}: missing (the next entry is {index})")
                     return report
-                where = f"entry {index}"
-                raw = log.as_bytes(row.entry)
-                try:
-                    entry = json.loads(raw)
-                    if not isinstance(entry, dict):
-                        raise ValueError
-                except ValueError:
-                    problem(f"{where}: the entry is not a log entry")
-                    entry = {}
-                if entry and entry.get("i") != index:
-                    problem(f"{where}: the entry says it is entry {entry.get('i')}: reordered")
-                elif entry and (issue := _columns_problem(row, entry)):
-                    problem(f"{where}: {issue}")
+                raw = log.as_bytes(row[1])
+                if issue := _columns_problem(tuple(row), raw):
+                    problem(f"entry {index}: {issue}")
                 current = leaf_hash(raw)
-                if cached.get((0, index)) != current:
-                    problem(f"{where}: its hash differs from the cached leaf hash (0, {index})")
+                if leaves.get(index) != current:
+                    problem(
+                        f"entry {index}: its hash differs from the cached leaf hash (0, {index})"
+                    )
                 level, idx = 0, index
                 while stack and stack[-1][0] == level:
                     current = node_hash(stack.pop()[1], current)
                     level, idx = level + 1, idx >> 1
-                    if cached.get((level, idx)) != current:
+                    if cached[level].get(idx) != current:
                         problem(f"cached subtree ({level}, {idx}) differs from the entries")
                 stack.append((level, current))
                 expected = index + 1
-                for cp in by_size.get(expected, []):
+                for cp in by_size.get(expected, ()):
                     if _root(stack) != bytes(cp["root"]):
                         problem(
                             f"checkpoint {cp['id']} (size {cp['size']}): the entries do not "
@@ -150,15 +212,15 @@ def verify(
     return report
 
 
-def _cached(conn: Any, start: int, end: int) -> dict[tuple[int, int], bytes]:
-    """Cached nodes completed by leaves [start, end): (level, idx) with its last leaf,
-    (idx + 1) * 2**level - 1, in that range."""
-    out: dict[tuple[int, int], bytes] = {}
+def _cached(conn: Any, start: int, end: int) -> dict[int, dict[int, bytes]]:
+    """Cached nodes completed by leaves [start, end), by level: (level, idx) with its last
+    leaf, (idx + 1) * 2**level - 1, in that range."""
+    out: dict[int, dict[int, bytes]] = defaultdict(dict)
     level = 0
     while (1 << level) <= end:
         lo = -(-(start + 1) // (1 << level)) - 1  # ceil((start + 1) / 2**level) - 1
         hi = end // (1 << level)  # exclusive
         if hi > lo:
-            out.update({(level, i): h for i, h in log.nodes_at_level(conn, level, lo, hi).items()})
+            out[level] = log.nodes_at_level(conn, level, lo, hi)
         level += 1
     return out
