@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pars import cli_audit
+from pars import cli_audit, cli_identity
 from pars.audit.checkpoint import Signer
 from pars.config import Settings, UnknownSetting, check_environment
 from pars.domain.errors import DomainError
@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("--quiet", action="store_true")
     kr.set_defaults(fn=cmd_keys_rotate)
     cli_audit.register(sub, ksub)
+    cli_identity.register(sub)
     return p
 
 

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         le=7 * 24 * 3600,
         description="How long JetStream remembers a Nats-Msg-Id to drop a retried duplicate.",
     )
+    identity_auto_link: float | None = Field(
+        default=None,
+        gt=0.5,
+        le=1.0,
+        description="Match probability at or above which a new arrest is linked to a person "
+        "record without review, e.g. 0.999; unset: never (records staff decide).",
+    )
+    identity_review_threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        lt=1.0,
+        description="Match probability at or above which a candidate goes on the records "
+        "staff's review queue; below it the arrestee is taken for a new person.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

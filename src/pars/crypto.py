@@ -7,6 +7,7 @@ binds a ciphertext to its record, so a value copied onto another record does not
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -69,6 +70,17 @@ class KeyRing:
             with os.fdopen(fd, "w") as f:
                 f.write(new_key_line() + "\n")
         return cls(",".join(path.read_text().split()))
+
+    def derived_keys(self, label: bytes) -> list[tuple[str, bytes]]:
+        """(key id, 32-byte key for `label`) per key of the ring, the current one first, for
+        keyed hashes (blind indexes) that must rotate with the encryption keys. Each is SHA-256
+        of AES-GCM over `label` under the all-zero nonce: a pseudo-random function of the AES
+        key, which itself never leaves the ring (sealing draws random nonces)."""
+        order = [self.current, *(k for k in self._keys if k != self.current)]
+        return [
+            (kid, hashlib.sha256(self._keys[kid].encrypt(b"\0" * 12, label, None)).digest())
+            for kid in order
+        ]
 
     def encrypt(self, value: dict[str, Any], aad: str) -> bytes:
         nonce = os.urandom(12)

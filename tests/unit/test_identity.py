@@ -440,10 +440,13 @@ AL = AddressLevel
         ("123 North Broad Street Apt 3B", "123 N. Broad St. #3-B", (None, None), AL.EXACT),
         ("123 N Broad St, Philadelphia, PA 19107", "123 N Broad St", (None, None), AL.EXACT),
         ("123 N Broad St", "123 N Brod St", ("19107", "19107"), AL.SAME_STREET),
-        ("123 N Broad St", "123 N Broad St", ("19107", "19104"), AL.DISAGREE),
+        ("123 N Broad St", "123 N Broad St", ("19107", "19130"), AL.DISAGREE),
+        ("123 N Broad St", "123 N Broad St", ("19107", "19104"), AL.SAME_STREET),  # ZIP typo
         ("123 N Broad St", "77 Elm Ave", ("19107", "19107-2201"), AL.SAME_ZIP),
         ("123 N Broad St", "77 Elm Ave", (None, None), AL.DISAGREE),
-        ("123 N Broad St", "124 N Broad St", (None, None), AL.DISAGREE),
+        ("123 N Broad St", "124 N Broad St", (None, None), AL.SAME_STREET_NAME),
+        ("123 N Broad St", "123 N Broad St", ("19107", "19170"), AL.SAME_STREET),  # ZIP slip
+        ("8 Osburndrive", "8 Osburn Drive", ("6030", "6030"), AL.SAME_STREET),
         (None, "77 Elm Ave", (None, None), MISSING),
         ("", "", ("", None), MISSING),
     ],

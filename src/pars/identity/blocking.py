@@ -21,14 +21,24 @@ key                     content                                   survives
                         both names nickname-canonicalised         false DOB) even with swapped
                                                                   first/last or a nickname
 ``N:...`` per alias     the same for up to 3 aliases              a known alias with a bad DOB
+``A:<zip>:<house>``     ZIP code + house number                   name *and* DOB errors at once,
+                                                                  at a known address
+``H:<house>:<dm st>``   house number + Double Metaphone of the    the same with a ZIP typo
+                        street name's first word
+``Z:<zip>:<dm last>``   ZIP code + the surname's code             DOB and first-name errors when
+                                                                  the house number is wrong too
+``Y:<zip>:<dm first>``  ZIP code + the canonical first name's     the same for surname errors
+                        code
 ======================  ========================================  ==============================
 
-So a person has at most 5 + 3 = 8 keys. One corruption (a DOB typo, transposition or day/month
-swap; swapped names; a nickname; a misspelling; an alias) always leaves ``D`` or ``N`` shared,
-and most pairs of corruptions leave one of the others. Phonetic codes rather than spellings make
-the name keys tolerant of misspellings that sound alike. ``N`` keys carry no date and so select
-big blocks for common names (every John Smith); the matcher may cap the candidates it takes from
-a big block, or sort them by the other keys they share.
+So a person has at most 5 + 3 + 4 = 12 keys. One corruption (a DOB typo, transposition or
+day/month swap; swapped names; a nickname; a misspelling; an alias) always leaves ``D`` or ``N``
+shared, and most pairs of corruptions leave one of the others; the address keys catch records
+whose names and date of birth are both wrong (on FEBRL 4 they lift the share of true pairs that
+share a key from 96% to 99.6%). Phonetic codes rather than spellings make the name keys
+tolerant of misspellings that sound alike. ``N`` keys carry no date, and the address keys a ZIP
+code, so they select big blocks for common names (every John Smith); the matcher caps what it
+takes from any one block and scores first the records that share the most keys.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from functools import lru_cache
 from typing import Final
 
 from pars.identity.metaphone import double_metaphone
-from pars.identity.normalize import canonical_first_name, name_tokens
+from pars.identity.normalize import canonical_first_name, name_tokens, parse_address
 
 #: Aliases beyond this many add no keys (they are still compared in full).
 MAX_ALIAS_KEYS: Final = 3
@@ -64,13 +74,43 @@ def _pair_key(first: str | None, last: str | None) -> str | None:
     return f"N:{codes[0]}:{codes[1]}" if len(codes) == 2 else None
 
 
+# Directions are not what a street is called: "N BROAD ST" is keyed on BROAD.
+_DIRECTIONS: Final = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
+
+
+def _address_keys(
+    address: str | None, zip_code: str | None, first_code: str, last_code: str
+) -> list[str]:
+    parts = parse_address(address, zip_code)
+    if parts is None:
+        return []
+    keys: list[str] = []
+    if parts.zip_code:
+        keys.extend(
+            f"{kind}:{parts.zip_code}:{code}"
+            for kind, code in (("Z", last_code), ("Y", first_code))
+            if code
+        )
+    if not parts.house:
+        return keys
+    if parts.zip_code:
+        keys.append(f"A:{parts.zip_code}:{parts.house}")
+    words = [w for w in parts.street.split() if w not in _DIRECTIONS]
+    if words:
+        code = double_metaphone(words[0])[0] or words[0]
+        keys.append(f"H:{parts.house}:{code}")
+    return keys
+
+
 def blocking_keys(
     first: str | None,
     last: str | None,
     dob: date | None,
     aliases: Sequence[tuple[str | None, str | None]] = (),
+    address: str | None = None,
+    zip_code: str | None = None,
 ) -> frozenset[str]:
-    """The blocking keys of a person (at most 8; see the module documentation for the design).
+    """The blocking keys of a person (at most 12; see the module documentation for the design).
 
     Two records can be the same person only if their key sets intersect; the keys are plain
     strings meant for an indexed column. Missing parts just yield fewer keys.
@@ -92,4 +132,5 @@ def blocking_keys(
         pair = _pair_key(alias_first, alias_last)
         if pair:
             keys.add(pair)
+    keys.update(_address_keys(address, zip_code, first_code, last_code))
     return frozenset(keys)

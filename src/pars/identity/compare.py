@@ -282,8 +282,14 @@ class AddressLevel(IntEnum):
     MISSING = -1  #: no address (nor ZIP) on either side
     DISAGREE = 0  #: none of the below
     SAME_ZIP = 1  #: same 5-digit ZIP code only
-    SAME_STREET = 2  #: same house number and street names with Jaro-Winkler >= 0.9
-    EXACT = 3  #: same house number, street and unit after USPS normalisation
+    SAME_STREET_NAME = 2  #: street names with Jaro-Winkler >= 0.9, another or no house number
+    SAME_STREET = 3  #: same house number and street names with Jaro-Winkler >= 0.9
+    EXACT = 4  #: same house number, street and unit after USPS normalisation
+
+
+def _zip_slip(a: str, b: str) -> bool:
+    """ZIP codes one digit or two adjacent swapped digits apart: a typing slip, not a move."""
+    return len(a) == len(b) and _one_edit(a, b)
 
 
 def compare_address(
@@ -292,30 +298,34 @@ def compare_address(
     """Compare two home addresses (free text, optionally with separate ZIP codes).
 
     A ZIP at the end of the text ("..., Philadelphia, PA 19107-1234") is used when no ZIP is
-    given. Two different ZIP codes rule out the two street-level levels.
+    given. Two different ZIP codes rule out the street levels, unless they differ by one digit
+    or two adjacent swapped digits (a slip: then the same address counts one level lower).
     """
     pa, pb = parse_address(a, zip_a), parse_address(b, zip_b)
     if pa is None or pb is None:
         return _MISSING
     zip_conflict = bool(pa.zip_code and pb.zip_code and pa.zip_code != pb.zip_code)
-    same_house = bool(pa.house) and pa.house == pb.house
-    if (
-        not zip_conflict
-        and (pa.house or pa.street)
-        and (pa.house, pa.street, pa.unit)
-        == (
+    zip_slip = zip_conflict and _zip_slip(pa.zip_code, pb.zip_code)
+    if not zip_conflict or zip_slip:
+        same_house = bool(pa.house) and pa.house == pb.house
+        if (pa.house or pa.street) and (pa.house, pa.street, pa.unit) == (
             pb.house,
             pb.street,
             pb.unit,
-        )
-    ):
-        return FieldComparison(AddressLevel.EXACT, "same address")
-    if not zip_conflict and same_house and pa.street and pb.street:
-        similarity = jaro_winkler(pa.street, pb.street)
-        if similarity >= 0.9:
-            return FieldComparison(
-                AddressLevel.SAME_STREET, f"same house number, street ~{similarity:.2f}"
-            )
+        ):
+            if not zip_slip:
+                return FieldComparison(AddressLevel.EXACT, "same address")
+            return FieldComparison(AddressLevel.SAME_STREET, "same address, ZIP typo")
+        if pa.street and pb.street:
+            similarity = jaro_winkler(pa.street.replace(" ", ""), pb.street.replace(" ", ""))
+            if similarity >= 0.9 and same_house and not zip_slip:
+                return FieldComparison(
+                    AddressLevel.SAME_STREET, f"same house number, street ~{similarity:.2f}"
+                )
+            if similarity >= 0.9:
+                return FieldComparison(
+                    AddressLevel.SAME_STREET_NAME, f"same street ~{similarity:.2f}, not the house"
+                )
     if pa.zip_code and pa.zip_code == pb.zip_code:
         return FieldComparison(AddressLevel.SAME_ZIP, f"same ZIP {pa.zip_code}")
     return FieldComparison(AddressLevel.DISAGREE, "disagree")

@@ -19,6 +19,7 @@ from pars.domain.identifiers import DocketNumber, otn_from_sequence
 from pars.domain.roles import Role, Step
 from pars.services.app import Pars, Principal
 from pars.services.auth import require
+from pars.services.identity import on_arrest_entered, sync_arrest
 from pars.services.inputs import (
     ArraignmentIn,
     ArrestIn,
@@ -90,6 +91,7 @@ def _run(
         arrest = uow.arrests.get(arrest_id)
         ensure_visible(arrest, who)
         change(uow, arrest)
+        sync_arrest(pars, uow, arrest)  # its matching record follows the arrest
         uow.audit(
             AuditEntry(
                 who.username,
@@ -144,6 +146,7 @@ def create_arrest(pars: Pars, who: Principal, data: ArrestIn, submit: bool = Fal
                 uow.audit(
                     AuditEntry(who.username, "arrest:submitted", "success", who.role, arrest.id)
                 )
+            on_arrest_entered(pars, uow, arrest, who)
             uow.commit()
     return arrest
 
@@ -180,6 +183,9 @@ def identify(pars: Pars, who: Principal, arrest_id: str, data: IdentificationIn)
             matches = uow.persons.find(**ids)
             others = {m["id"] for m in matches[1:]} - {matches[0]["id"]} if matches else set()
             person_id = matches[0]["id"] if matches else str(uuid.uuid4())
+        # A merged person record stands for the one it was merged into.
+        person_id = uow.identity.resolve(person_id)
+        others = {uow.identity.resolve(o) for o in others} - {person_id}
         if others:
             raise InvalidInput.one(
                 "/", "these identifiers belong to more than one person record; merge them first"

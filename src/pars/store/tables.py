@@ -281,3 +281,6 @@ relay_state = sa.Table(
     sa.Column("gap_seq", sa.Integer),
     sa.Column("gap_marker", sa.BigInteger),
 )
+
+# Identity resolution's tables live in their own module, on this same `metadata`.
+from pars.store import identity_tables as _identity_tables  # noqa: E402, F401

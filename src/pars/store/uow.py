@@ -17,6 +17,7 @@ from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
 from pars.store.audit import AuditRow, append_rows
 from pars.store.engine import READ_ONLY, write_turn
+from pars.store.identity import IdentityRepository
 from pars.store.relay import DeliveryRepository
 from pars.store.sharing import SharingRepository
 from pars.store.tables import outbox
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self._tx = self.conn.begin()
         self.arrests = ArrestRepository(self.conn, self._keys)
         self.persons = PersonRepository(self.conn)
+        self.identity = IdentityRepository(self.conn)
         self.users = UserRepository(self.conn)
         self.sharing = SharingRepository(self.conn)
         self.deliveries = DeliveryRepository(self.conn)

@@ -26,6 +26,7 @@ from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
 from pars.web.api import feed as feed_api
 from pars.web.api import partners as partners_api
+from pars.web.api import persons as persons_api
 from pars.web.api import transparency as transparency_api
 
 __all__ = ["create_app"]
@@ -78,6 +79,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     problems.install(app)
     app.include_router(auth_api.router)
     app.include_router(arrests_api.router)
+    app.include_router(persons_api.router)
     app.include_router(charges_api.router)
     app.include_router(agreements_api.router)
     app.include_router(feed_api.router)
