@@ -1,7 +1,8 @@
 """NATS JetStream delivery against a real `nats-server` that the tests start on a free port:
-messages arrive in commit order with `Nats-Msg-Id` = the
-CloudEvent id; the server is stopped during submissions and nothing is lost; a publish whose
-acknowledgement was lost is published again under the same id and the stream keeps one copy."""
+messages arrive in commit order with `Nats-Msg-Id` = `<partner-id>.<CloudEvent id>`, every
+partner gets its own copy; the server is stopped during submissions and nothing is lost; a
+publish whose acknowledgement was lost is published again under the same id and the stream keeps
+one copy."""
 
 from __future__ import annotations
 
@@ -179,7 +180,7 @@ def test_delivered_in_order_with_the_event_id(pars: Pars, clock: FakeClock, nats
     assert [m["event"]["id"] for m in got] == _queued_event_ids(pars)
     for m in got:
         assert m["subject"] == f"pars.partner.{partner_id}.pars.arrest.submitted"
-        assert m["headers"]["Nats-Msg-Id"] == m["event"]["id"]
+        assert m["headers"]["Nats-Msg-Id"] == f"{partner_id}.{m['event']['id']}"
         assert m["event"]["type"] == "pars.arrest.submitted"
         assert "ssn" not in m["event"]["data"]["person"] and "victims" not in m["event"]["data"]
     statuses = {(d["status"], d["transport"]) for d in rows(pars, "deliveries")}
@@ -222,7 +223,7 @@ def test_server_outage_loses_nothing_and_keeps_order(
     assert len(ids) == len(set(ids))  # exactly once per id
     assert ids == _queued_event_ids(pars)  # every event, in commit order
     assert [m["event"]["subject"] for m in got] == before + during + after
-    assert all(m["headers"]["Nats-Msg-Id"] == m["event"]["id"] for m in got)
+    assert all(m["headers"]["Nats-Msg-Id"] == f"{partner_id}.{m['event']['id']}" for m in got)
     assert {d["status"] for d in rows(pars, "deliveries")} == {"delivered"}
     failed = [a for a in rows(pars, "audit_log") if a["action"] == "nats:failed"]
     assert len(failed) >= 2
@@ -252,7 +253,9 @@ def test_lost_ack_is_republished_under_the_same_id_without_a_duplicate(
     assert sent[0] == sent[1]  # the retry carries the same message id
     got = _read(nats_url, partner_id)
     assert [m["event"]["subject"] for m in got] == [first, second]  # one copy each
-    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _queued_event_ids(pars)
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == [
+        f"{partner_id}.{e}" for e in _queued_event_ids(pars)
+    ]
 
     async def stored() -> int:
         nc = await nats.connect(nats_url)
@@ -292,7 +295,9 @@ def test_real_ack_timeout_on_a_paused_server_is_retried_without_a_duplicate(
     _drain(pars, clock, publisher)
     got = _read(nats_server.url, partner_id)
     assert [m["event"]["subject"] for m in got] == [first, second]  # the retry was a duplicate
-    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _queued_event_ids(pars)
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == [
+        f"{partner_id}.{e}" for e in _queued_event_ids(pars)
+    ]
 
 
 def test_an_existing_stream_is_brought_up_to_date_keeping_its_limits(
@@ -317,3 +322,24 @@ def test_an_existing_stream_is_brought_up_to_date_keeping_its_limits(
     cfg = asyncio.run(config())
     assert set(cfg.subjects) == {"other.>", "pars.partner.>"}
     assert cfg.duplicate_window == 120 and cfg.max_msgs == 1000
+
+
+def test_every_partner_gets_its_own_copy_of_an_event(
+    pars: Pars, clock: FakeClock, nats_url: str, publisher: JetStreamPublisher
+) -> None:
+    """One stream holds every partner's subjects, and its duplicate window is keyed by message
+    id alone: each partner's copy needs its own id, or only the first partner would get it."""
+    partners = []
+    for name in ("DA Case Management", "Public Defender Intake", "Court Scheduling"):
+        partner_id, _ = ag.add_partner(pars, name, "prosecutor")
+        active_agreement(pars, name, transport="nats")
+        partners.append(partner_id)
+    subject = _submit(pars)
+    relay_once(pars)
+    _drain(pars, clock, publisher)
+    event_ids = set()
+    for partner_id in partners:
+        got = _read(nats_url, partner_id)
+        assert [m["event"]["subject"] for m in got] == [subject], partner_id
+        event_ids.add(got[0]["event"]["id"])
+    assert len(event_ids) == 1  # the same event, and the same CloudEvent id, for all of them

@@ -41,6 +41,9 @@ def serve(
     """(cursor, CloudEvent) pairs after `after`, and the cursor after the last row looked at
     (withheld rows included, so the partner moves past them)."""
     now = pars.clock.now()
+    with pars.reader() as reader:
+        if not reader.deliveries.page(partner["id"], after, 1):
+            return [], after  # nothing new (an idle poll): no write transaction, no write lock
     with pars.uow() as uow:
         rows = uow.deliveries.page(partner["id"], after, limit)
         agreements: dict[tuple[str, int], Agreement | None] = {}

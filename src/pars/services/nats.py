@@ -1,14 +1,15 @@
 """NATS JetStream delivery.
 
 Each partner's queued items go out one at a time, oldest first (commit order), published to
-`pars.partner.<partner-id>.<event-type>` with the header `Nats-Msg-Id` set to the event id, which
-is stable across retries; the body is the JSON CloudEvent, projected for the agreement. An item
-counts as delivered once JetStream acknowledges it (the PubAck). A failure (no server, lost
-connection, no acknowledgement in time) is retried with the webhooks' backoff, and after
-`webhook_max_attempts` tries the item becomes a dead letter. Delivery is at least once: a publish
-whose acknowledgement was lost is published again, and the stream's duplicate window drops the
-copy. The agreement is checked again before every try, and the disclosure is audited before the
-message leaves.
+`pars.partner.<partner-id>.<event-type>` with the header `Nats-Msg-Id` set to
+`<partner-id>.<event-id>`, stable across retries (the CloudEvent `id` in the body is the event id,
+the same for every partner and transport); the body is the JSON CloudEvent, projected for the
+agreement. An item counts as delivered once JetStream acknowledges it (the PubAck). A failure (no
+server, lost connection, no acknowledgement in time) is retried with the webhooks' backoff, and
+after `webhook_max_attempts` tries the item becomes a dead letter. Delivery is at least once: a
+publish whose acknowledgement was lost is published again, and the stream's duplicate window
+drops the copy. The agreement is checked again before every try, and the disclosure is on the
+log before the message leaves.
 
 The stream (one per deployment, `nats_stream`) captures `pars.partner.>`; it is created, or its
 subjects and duplicate window are brought up to date, whenever PARS connects.
@@ -45,6 +46,7 @@ __all__ = [
     "PublishFailed",
     "Publisher",
     "deliver_nats",
+    "message_id",
     "shared_publisher",
     "subject_for",
 ]
@@ -198,12 +200,19 @@ def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
     return len(heads)
 
 
+def message_id(item: dict[str, Any]) -> str:
+    """`<partner-id>.<event-id>`: the same on every retry of one partner's copy, so JetStream
+    drops a republished duplicate; different per partner, because the duplicate window covers
+    the whole stream and would otherwise keep only the first partner's copy of each event."""
+    return f"{item['partner_id']}.{item['event_id']}"
+
+
 def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) -> None:
     ready = prepare(pars, item, "nats", now)
     if ready is None:
         return
     body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Nats-Msg-Id": item["event_id"], "Content-Type": "application/cloudevents+json"}
+    headers = {"Nats-Msg-Id": message_id(item), "Content-Type": "application/cloudevents+json"}
     try:
         publish(
             subject_for(item["partner_id"], item["event_type"]),
