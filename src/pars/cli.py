@@ -291,7 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     ae.add_argument("--version", type=int)
     ae.set_defaults(fn=cmd_agreements_export)
 
-    k = sub.add_parser("keys", help="encryption keys for protected fields")
+    k = sub.add_parser(
+        "keys", help="encryption keys for protected fields; the disclosure log's signing key"
+    )
     ksub = k.add_subparsers(dest="keys_command", required=True)
     ksub.add_parser(
         "new", help="print a new key to put first in PARS_ENCRYPTION_KEYS"

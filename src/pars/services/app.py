@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -69,6 +70,11 @@ class Pars:
             else JurisdictionPolicy.load(settings.policy)
         )
         self._signer: Signer | None = None
+        # In-process wake-ups, so that an event reaches partners without waiting for a poll:
+        # set when a commit wrote outbox events (the embedded relay waits on it), and a counter
+        # the relay moves when it queued deliveries (open SSE streams watch it).
+        self.outbox_signal = threading.Event()
+        self.queue_generation = 0
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
 
@@ -80,7 +86,9 @@ class Pars:
         return self._signer
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.keys, self.clock, self.source)
+        return SqlUnitOfWork(
+            self.engine, self.keys, self.clock, self.source, on_events=self.outbox_signal.set
+        )
 
     def reader(self) -> SqlUnitOfWork:
         """A unit of work that only reads: on SQLite it does not take the write lock."""

@@ -151,6 +151,8 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
             )
         )
         uow.commit()
+    if queue:
+        pars.queue_generation += 1  # wakes the SSE streams of this process
     return len(rows)
 
 
@@ -195,6 +197,7 @@ def relay_forever(
 
     failures = 0
     while not stop():
+        pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
         try:
             moved = relay_once(pars)
             withhold_ended(pars)
@@ -210,4 +213,4 @@ def relay_forever(
             time.sleep(min(interval * 2**failures, 30.0))
             continue
         if not moved:
-            time.sleep(interval)
+            pars.outbox_signal.wait(interval)

@@ -39,9 +39,16 @@ class SqlUnitOfWork:
     without commit rolls all of it back."""
 
     def __init__(
-        self, engine: sa.Engine, keys: KeyRing, clock: Clock, source: str, read_only: bool = False
+        self,
+        engine: sa.Engine,
+        keys: KeyRing,
+        clock: Clock,
+        source: str,
+        read_only: bool = False,
+        on_events: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._on_events = on_events  # called after a COMMIT that wrote outbox events
         self._read_only = read_only
         self._keys = keys
         self._clock = clock
@@ -120,4 +127,6 @@ class SqlUnitOfWork:
         self._committed = True
         self._audit = []
         self.leaves = leaves
+        if events and self._on_events is not None:
+            self._on_events()
         return events

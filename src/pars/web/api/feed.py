@@ -21,6 +21,7 @@ from pars.web.deps import get_pars
 router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"])
 PARS = Annotated[Pars, Depends(get_pars)]
 _POLL = 0.25  # seconds between looks at the queue while the stream is idle
+_TICK = 0.01  # how often an idle stream checks for the relay's in-process signal
 _KEEPALIVE = 15.0
 
 
@@ -102,8 +103,12 @@ async def stream(
             if served:
                 idle = 0.0
                 continue
-            await asyncio.sleep(_POLL)
-            idle += _POLL
+            # Idle: look again when this process's relay queued something, or after _POLL.
+            generation, waited = pars.queue_generation, 0.0
+            while waited < _POLL and pars.queue_generation == generation:
+                await asyncio.sleep(_TICK)
+                waited += _TICK
+            idle += waited
             if idle >= _KEEPALIVE:
                 idle = 0.0
                 yield b": keep-alive\n\n"
