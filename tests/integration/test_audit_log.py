@@ -270,7 +270,7 @@ def test_flipping_a_cached_hash_names_it(logged: Pars, level: int, which: int) -
     assert (f"({level}, {idx})") in problem, problem
 
 
-def test_a_rewritten_column_is_named(logged: Pars) -> None:
+def test_a_rewritten_column_is_named(logged: Pars, backend: str) -> None:
     _update(
         logged,
         sa.update(audit_log)
@@ -286,7 +286,7 @@ def test_a_rewritten_column_is_named(logged: Pars) -> None:
     assert _first_problem(logged) == f"entry {first}: column action differs from the logged entry"
 
 
-def test_truncation_is_detected(logged: Pars) -> None:
+def test_truncation_is_detected(logged: Pars, backend: str) -> None:
     size = verify(logged).size
     with logged.engine.begin() as conn:
         conn.execute(sa.delete(audit_log).where(audit_log.c.leaf_index >= size - 3))
@@ -295,12 +295,12 @@ def test_truncation_is_detected(logged: Pars) -> None:
     assert any("truncated" in p for p in problems), problems
 
 
-def test_a_deleted_entry_is_named(logged: Pars) -> None:
+def test_a_deleted_entry_is_named(logged: Pars, backend: str) -> None:
     _update(logged, sa.delete(audit_log).where(audit_log.c.leaf_index == 9))
     assert _first_problem(logged) == "entry 9: missing (the next entry is 10)"
 
 
-def test_reordering_is_detected(logged: Pars) -> None:
+def test_reordering_is_detected(logged: Pars, backend: str) -> None:
     entries = _entries(logged)
     with logged.engine.begin() as conn:
         for index, entry in ((4, entries[5]), (5, entries[4])):
@@ -311,7 +311,7 @@ def test_reordering_is_detected(logged: Pars) -> None:
     assert problem.startswith("entry 4:") and "reordered" in problem
 
 
-def test_a_fork_under_a_later_checkpoint_is_detected(logged: Pars) -> None:
+def test_a_fork_under_a_later_checkpoint_is_detected(logged: Pars, backend: str) -> None:
     """Rewrite entry 3, rebuild every cached hash consistently and sign a new checkpoint: the
     log now agrees with itself, but not with the checkpoints signed before."""
     entries = _entries(logged)

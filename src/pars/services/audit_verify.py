@@ -49,10 +49,16 @@ class Report:
 # The raw columns `verify` reads, in this order (driver values: on SQLite `at` is the stored
 # text and `details` JSON text; on PostgreSQL an aware datetime and a dict).
 _SELECT = (
-    "SELECT leaf_index, entry, at, actor, role, action, subject, outcome, agreement_id, "
-    "agreement_version, record_id, classes, payload_hash, details FROM audit_log "
+    "SELECT leaf_index, entry, {at}, actor, role, action, subject, outcome, agreement_id, "
+    "agreement_version, record_id, classes, payload_hash, "
+    "CASE WHEN action = 'disclosure:withheld' THEN details END FROM audit_log "
     "WHERE leaf_index >= {m} AND leaf_index < {m} ORDER BY leaf_index"
 )
+# `at` as text: SQLite stores it so; PostgreSQL formats it as the entry does, in UTC.
+_AT = {
+    "sqlite": "at",
+    "postgresql": "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+}
 _PLAIN = frozenset(map(chr, range(32, 127))) - {'"', "\\"}
 
 
@@ -67,7 +73,7 @@ def _js(value: Any) -> str:
 
 def _at_text(value: Any) -> str:
     if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC
-        return f"{value[:10]}T{value[11:]}Z" if len(value) == 26 else value
+        return f"{value[:10]}T{value[11:]}Z" if value[10:11] == " " else value
     return instant(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
@@ -172,7 +178,10 @@ def verify(
 
         stack: list[tuple[int, bytes]] = []
         expected = 0
-        select = _SELECT.format(m="?" if conn.dialect.paramstyle == "qmark" else "%s")
+        select = _SELECT.format(
+            m="?" if conn.dialect.paramstyle == "qmark" else "%s",
+            at=_AT.get(conn.dialect.name, "at"),
+        )
         for start in range(0, size, _BATCH):
             end = min(start + _BATCH, size)
             cached = _cached(conn, start, end)
