@@ -120,6 +120,21 @@ def publisher(nats_url: str) -> Iterator[JetStreamPublisher]:
     pub.close()
 
 
+def _wait_stopped(pid: int) -> None:
+    """Until the kernel reports every thread of `pid` stopped: kill() only queues SIGSTOP, and
+    a server thread already running on the other core could still answer one more request."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = [
+            (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
+        if all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError("nats-server did not stop")
+
+
 def _partner_and_agreement(pars: Pars) -> str:
     partner_id, _ = ag.add_partner(pars, "DA Case Management", "prosecutor")
     active_agreement(pars, "DA Case Management", transport="nats")
@@ -282,6 +297,7 @@ def test_real_ack_timeout_on_a_paused_server_is_retried_without_a_duplicate(
     second = _submit(pars)
     relay_once(pars)
     nats_server.proc.send_signal(signal.SIGSTOP)  # the publish is sent; no PubAck comes back
+    _wait_stopped(nats_server.proc.pid)
     try:
         assert deliver_nats(pars, publisher) == 1
     finally:
