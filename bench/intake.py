@@ -796,6 +796,18 @@ def describe_template(template: dict[str, Any]) -> str:
     )
 
 
+def _audit_row(e: dict[str, Any], subject: str) -> Any:
+    """The template's audit row as the store would append it for another arrest."""
+    from pars.store.audit import AuditRow
+
+    return AuditRow(
+        e["actor"], e["action"], e["outcome"], e["role"], subject, e["details"] or {},
+        e.get("agreement_id"), e.get("agreement_version"), e.get("record_id"),
+        tuple((e.get("classes") or "").split(",")) if e.get("classes") else (),
+        e.get("payload_hash"), e.get("salt"),
+    )  # fmt: skip
+
+
 def ceiling_run(
     backend: str,
     dbs: Databases,
@@ -812,6 +824,7 @@ def ceiling_run(
     from pars.crypto import KeyRing
     from pars.domain.identifiers import otn_from_sequence
     from pars.store import tables
+    from pars.store.audit import append_rows
     from pars.store.engine import make_engine, migrate
 
     data_dir, db_url = dbs.fresh()
@@ -829,7 +842,7 @@ def ceiling_run(
 
     arrests, (a,) = shape("arrests", [template["arrest"]])
     versions, vs = shape("arrest_versions", template["versions"])
-    audit_log, audits = shape("audit_log", template["audits"])
+    _, audits = shape("audit_log", template["audits"])
     outbox, events = shape("outbox", template["events"])
     doc, protected, prefix = a["document"], template["protected"], a["otn"][0]
     person = (doc.get("document") or {}).get("person") or {}
@@ -865,9 +878,8 @@ def ceiling_run(
                     )
                 )  # fmt: skip
             if audits:
-                conn.execute(
-                    sa.insert(audit_log), [{**e, "at": now, "subject": aid} for e in audits]
-                )
+                # The audit rows are leaves of the disclosure log: appended as the store does.
+                append_rows(conn, [_audit_row(e, aid) for e in audits], now)
             if events:
                 conn.execute(
                     sa.insert(outbox),
