@@ -21,7 +21,7 @@ from pars.services.app import Pars
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, AgreementState, Transport
 from pars.sharing.projection import Event, project
-from pars.store.uow import AuditEntry, SqlUnitOfWork
+from pars.store.uow import AuditEntry
 
 __all__ = ["in_force_reason", "relay_forever", "relay_once", "withhold_ended"]
 
@@ -44,8 +44,7 @@ def in_force_reason(a: Agreement | None, pars: Pars, now: datetime) -> str | Non
     return None
 
 
-def _record(uow: SqlUnitOfWork, row: dict[str, Any]) -> dict[str, Any] | None:
-    arrest: Arrest | None = uow.arrests.at_version(row["subject"], row["arrest_version"])
+def _record(arrest: Arrest | None, row: dict[str, Any]) -> dict[str, Any] | None:
     if arrest is not None:
         return full_record(arrest)
     if row["type"] == "pars.record.expunged":
@@ -73,9 +72,13 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
         reasons = {(a.id, a.version): in_force_reason(a, pars, now) for a in agreements}
         queue: list[dict[str, Any]] = []
         withheld: list[dict[str, Any]] = []
+        covered = [r for r in rows if any(r["type"] in a.event_types for a in agreements)]
+        # The arrests of the whole batch, each at its event's version, in one query.
+        arrests = uow.arrests.at_versions([(r["subject"], r["arrest_version"]) for r in covered])
         for row in rows:
             covering = [a for a in agreements if row["type"] in a.event_types]
-            record = _record(uow, row) if covering else None
+            at = (row["subject"], row["arrest_version"])
+            record = _record(arrests.get(at), row) if covering else None
             if record is None:
                 continue
             event = Event(

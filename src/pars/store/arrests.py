@@ -140,9 +140,20 @@ class ArrestRepository:
 
     def at_version(self, arrest_id: str, version: int) -> Arrest | None:
         """The arrest as it was at `version`; None if that version was destroyed (expunged)."""
-        row = (
-            self._conn.execute(
+        return self.at_versions([(arrest_id, version)]).get((arrest_id, version))
+
+    def at_versions(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Arrest]:
+        """Many (arrest id, version) at once, in one query (the relay reads a batch of events);
+        a destroyed version is left out."""
+        found: dict[tuple[str, int], Arrest] = {}
+        pairs = set(wanted)
+        ids = sorted({arrest_id for arrest_id, _ in pairs})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._conn.execute(
                 sa.select(
+                    arrest_versions.c.arrest_id,
+                    arrest_versions.c.version,
                     arrests.c.otn,
                     arrests.c.created_by,
                     arrests.c.created_at,
@@ -150,16 +161,22 @@ class ArrestRepository:
                     arrest_versions.c.protected,
                 )
                 .join(arrest_versions, arrest_versions.c.arrest_id == arrests.c.id)
-                .where(arrests.c.id == arrest_id, arrest_versions.c.version == version)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None or row["snapshot"] is None:
-            return None
+                .where(
+                    arrests.c.id.in_(chunk),
+                    arrest_versions.c.version.in_(sorted({v for a, v in pairs if a in chunk})),
+                )
+            ).mappings()
+            for row in rows:
+                key = (row["arrest_id"], row["version"])
+                if key in pairs and row["snapshot"] is not None:
+                    found[key] = self._from_version(row)
+        return found
+
+    def _from_version(self, row: Any) -> Arrest:
         snap = row["snapshot"]
         if isinstance(snap, str):
             snap = json.loads(snap)
+        arrest_id = row["arrest_id"]
         protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
         return Arrest(
             id=arrest_id,
@@ -168,7 +185,7 @@ class ArrestRepository:
             created_at=row["created_at"],
             state=ArrestState(snap["state"]),
             custody=Custody(snap["custody"]),
-            version=version,
+            version=row["version"],
             document=snap["document"],
             protected=protected,
             charges=[Charge.from_dict(c) for c in snap["charges"]],
