@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from pars.cli import main
 from pars.config import Settings
 from pars.crypto import KeyRing
 from pars.services.app import Pars
 from pars.services.auth import authenticate
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in [k for k in os.environ if k.startswith("PARS_") and not k.startswith("PARS_TEST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("PARS_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def _run(monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return main(list(args))
+from tests.integration.cli import run_cli as _run
 
 
 def test_init_users_and_token(

@@ -3,29 +3,13 @@ stand-alone verifier run on what they publish."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-from pars.cli import main
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in [k for k in os.environ if k.startswith("PARS_") and not k.startswith("PARS_TEST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("PARS_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def _run(monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return main(list(args))
+from tests.integration.cli import run_cli as _run
 
 
 def test_keys_checkpoints_verify_and_export(

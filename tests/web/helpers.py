@@ -25,3 +25,12 @@ def arrest_in(api: Api, state: str, **body: Any) -> dict[str, Any]:
     assert state == "charged", state
     charged: dict[str, Any] = r.json()
     return charged
+
+
+def identify(api: Api, arrest_id: str, **identifier: str) -> str:
+    """Identify an arrest (as the booking supervisor) by `local_person_id=` or `state_id=`;
+    returns the person id."""
+    r = api.as_("supervisor").post(f"/api/v1/arrests/{arrest_id}/identification", json=identifier)
+    assert r.status_code == 200, r.text
+    person_id: str = r.json()["identification"]["person_id"]
+    return person_id

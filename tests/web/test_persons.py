@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Api, rows
 from tests.factories import arrest_body
+from tests.web.helpers import identify
 
 PROBLEM = "application/problem+json"
 
@@ -22,12 +23,7 @@ def _book(api: Api, **person: Any) -> str:
 
 
 def _identify(api: Api, arrest_id: str, local_id: str) -> str:
-    r = api.as_("supervisor").post(
-        f"/api/v1/arrests/{arrest_id}/identification", json={"local_person_id": local_id}
-    )
-    assert r.status_code == 200, r.text
-    person_id: str = r.json()["identification"]["person_id"]
-    return person_id
+    return identify(api, arrest_id, local_person_id=local_id)
 
 
 def test_match_returns_ranked_explained_candidates(api: Api, backend: str) -> None:

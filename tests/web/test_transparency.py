@@ -24,6 +24,7 @@ from pars.sharing.fields import disclosed_classes
 from pars.store.audit import AuditRow, append_rows
 from tests.conftest import START, Api, rows
 from tests.factories import OWNERS, PRIVACY_OFFICER, active_agreement, arrest_body
+from tests.web.helpers import identify
 
 SIGNED = [{"audit_signing_key": Signer.generate().seed_b64()}]
 
@@ -365,12 +366,7 @@ def test_bad_query_input_names_the_parameter(api: Api) -> None:
 
 
 def _identify(api: Api, arrest_id: str, state_id: str) -> str:
-    r = api.as_("supervisor").post(
-        f"/api/v1/arrests/{arrest_id}/identification", json={"state_id": state_id}
-    )
-    assert r.status_code == 200, r.text
-    person_id: str = r.json()["identification"]["person_id"]
-    return person_id
+    return identify(api, arrest_id, state_id=state_id)
 
 
 def test_disclosure_history_of_a_person_and_an_arrest(
