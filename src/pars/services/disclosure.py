@@ -19,9 +19,12 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.fields import disclosed_classes
 from pars.store.uow import AuditEntry
 
-__all__ = ["RECEIPT_KEYS", "disclosure", "with_receipt"]
+__all__ = ["disclosure", "partner_actor", "receipt", "with_receipt", "withheld"]
 
-RECEIPT_KEYS = ("pars_log_index", "pars_log_salt")
+
+def partner_actor(partner: dict[str, Any]) -> str:
+    """A partner as the actor of its log entries: its name (the log keeps it within bounds)."""
+    return str(partner.get("name", ""))
 
 
 def disclosure(
@@ -37,7 +40,7 @@ def disclosure(
     salt of its payload hash."""
     salt = new_salt()
     entry = AuditEntry(
-        str(partner.get("name", ""))[:60],
+        partner_actor(partner),
         action,
         "success",
         "partner",
@@ -53,5 +56,33 @@ def disclosure(
     return entry, salt
 
 
+def withheld(
+    actor: str,
+    partner_id: str | None,
+    agreement: tuple[str, int] | None,
+    count: int,
+    reason: str,
+    **details: Any,
+) -> AuditEntry:
+    """The log entry for `count` items that were due to a partner and did not leave. Without a
+    partner id (the relay's sweep of an ended agreement) the agreement names the partner."""
+    agreement_id, version = agreement if agreement is not None else (None, None)
+    return AuditEntry(
+        actor,
+        "disclosure:withheld",
+        "success",
+        None if partner_id is None else "partner",
+        partner_id,
+        {"count": count, "reason": reason, **details},
+        agreement_id=agreement_id,
+        agreement_version=version,
+    )
+
+
+def receipt(index: int, salt: bytes) -> dict[str, Any]:
+    """What the recipient needs to find its entry and check its payload hash."""
+    return {"pars_log_index": index, "pars_log_salt": base64.b64encode(salt).decode()}
+
+
 def with_receipt(payload: dict[str, Any], index: int, salt: bytes) -> dict[str, Any]:
-    return {**payload, "pars_log_index": index, "pars_log_salt": base64.b64encode(salt).decode()}
+    return {**payload, **receipt(index, salt)}

@@ -8,11 +8,11 @@ from typing import Any
 
 from pars.domain.errors import Unauthenticated
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure, with_receipt
+from pars.services.disclosure import disclosure, partner_actor, with_receipt
+from pars.services.disclosure import withheld as withheld_entry
 from pars.services.relay import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
-from pars.store.uow import AuditEntry
 
 __all__ = ["Partner", "authenticate_partner", "feed_page"]
 
@@ -79,15 +79,14 @@ def serve(
         for (reason, agreement_id, version), ids in withheld.items():
             uow.deliveries.withhold(ids, reason, now)
             uow.audit(
-                AuditEntry(
-                    partner["name"][:60],
-                    "disclosure:withheld",
-                    "success",
-                    "partner",
+                withheld_entry(
+                    partner_actor(partner),
                     partner["id"],
-                    {"count": len(ids), "reason": reason, "first": ids[0], "last": ids[-1]},
-                    agreement_id=agreement_id,
-                    agreement_version=version,
+                    (agreement_id, version),
+                    len(ids),
+                    reason,
+                    first=ids[0],
+                    last=ids[-1],
                 )
             )
         uow.commit()

@@ -4,7 +4,6 @@ There is no search by name, date, place or any protected field, and no bulk expo
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from pars.domain.arrest import ArrestState
 from pars.domain.errors import Forbidden, RateLimited
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure
+from pars.services.disclosure import disclosure, partner_actor, receipt
 from pars.services.feed import Partner
 from pars.services.relay import in_force_reason
 from pars.services.views import full_record
@@ -62,7 +61,7 @@ def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) ->
         if not agreements:
             uow.audit(
                 AuditEntry(
-                    partner["name"][:60],
+                    partner_actor(partner),
                     "lookup:refused",
                     "denied",
                     "partner",
@@ -96,15 +95,14 @@ def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) ->
                 results.append(data)
                 salts.append(salt)
         uow.audit(AuditEntry(
-            partner["name"][:60], "lookup:answered" if results else "lookup:empty", "success",
+            partner_actor(partner), "lookup:answered" if results else "lookup:empty", "success",
             "partner", partner["id"],
             {"by": kind, "purpose": purpose, "count": len(results),
              "records": [r.get("id") for r in results]},
             agreement_id=agreement.id, agreement_version=agreement.version))  # fmt: skip
         uow.commit()
         receipts = [
-            {"pars_log_index": leaf, "pars_log_salt": base64.b64encode(salt).decode()}
-            for leaf, salt in zip(uow.leaves[: len(salts)], salts, strict=True)
+            receipt(leaf, salt) for leaf, salt in zip(uow.leaves[: len(salts)], salts, strict=True)
         ]
     return {
         "agreement": f"{agreement.id}/v{agreement.version}",

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure, with_receipt
+from pars.services.disclosure import disclosure, partner_actor, with_receipt, withheld
 from pars.services.relay import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
@@ -39,10 +39,6 @@ class Prepared:
     payload: dict[str, Any]
 
 
-def _actor(partner: dict[str, Any]) -> str:
-    return str(partner.get("name", ""))[:60]
-
-
 def prepare(
     pars: Pars,
     item: dict[str, Any],
@@ -61,16 +57,7 @@ def prepare(
         if reason is not None or agreement is None:
             reason = reason or "agreement missing"
             uow.deliveries.withhold([item["id"]], reason, now)
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "disclosure:withheld",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"count": 1, "reason": reason},
-                )
-            )
+            uow.audit(withheld("relay", item["partner_id"], None, 1, reason))
             uow.commit()
             return None
         payload = dict(item["payload"])
@@ -107,7 +94,7 @@ def record_result(
             uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
             uow.audit(
                 AuditEntry(
-                    _actor(partner),
+                    partner_actor(partner),
                     "disclosure:acknowledged",
                     "success",
                     "partner",

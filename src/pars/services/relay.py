@@ -18,6 +18,7 @@ import structlog
 
 from pars.domain.arrest import Arrest
 from pars.services.app import Pars
+from pars.services.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, AgreementState, Transport
 from pars.sharing.projection import Event, project
@@ -128,18 +129,8 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
             key = (item["partner_id"], item["agreement_id"], item["agreement_version"])
             by_agreement[key] = by_agreement.get(key, 0) + 1
         for (partner_id, agreement_id, version), count in by_agreement.items():
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "disclosure:withheld",
-                    "success",
-                    "partner",
-                    partner_id,
-                    {"count": count, "reason": "agreement not in force when relayed"},
-                    agreement_id=agreement_id,
-                    agreement_version=version,
-                )
-            )
+            reason = "agreement not in force when relayed"
+            uow.audit(withheld_entry("relay", partner_id, (agreement_id, version), count, reason))
         uow.deliveries.set_cursor(rows[-1]["seq"])
         uow.audit(
             AuditEntry(
@@ -176,15 +167,7 @@ def withhold_ended(pars: Pars) -> int:
         for (agreement_id, version), reason in stopped.items():
             count = uow.deliveries.withhold_agreement(agreement_id, version, reason, now)
             total += count
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "disclosure:withheld",
-                    details={"count": count, "reason": reason},
-                    agreement_id=agreement_id,
-                    agreement_version=version,
-                )
-            )
+            uow.audit(withheld_entry("relay", None, (agreement_id, version), count, reason))
         uow.commit()
     return total
 
