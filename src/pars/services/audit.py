@@ -18,7 +18,6 @@ from pars.audit.merkle import MerkleLog
 from pars.domain.errors import Conflict, InvalidParameter, NotFound
 from pars.services.app import Pars, Principal
 from pars.store import audit as log
-from pars.store.tables import audit_log
 from pars.store.uow import AuditEntry
 
 __all__ = [
@@ -162,14 +161,8 @@ def consistency_proof(pars: Pars, first: int, second: int | None) -> dict[str, A
 def receipt(pars: Pars, partner_id: str, index: int) -> dict[str, Any]:
     """For a partner: one of its own disclosure entries (by leaf index), the salt of its payload
     hash, and the inclusion proof against the latest checkpoint once one covers it."""
-    import sqlalchemy as sa
-
     with pars.reader() as uow:
-        row = uow.conn.execute(
-            sa.select(audit_log.c.entry, audit_log.c.salt, audit_log.c.subject).where(
-                audit_log.c.leaf_index == index
-            )
-        ).first()
+        row = log.disclosure_at(uow.conn, index)
         if row is None or row.subject != partner_id or row.salt is None:
             raise NotFound(f"no disclosure to this partner at log index {index}")
         latest = log.checkpoints(uow.conn, limit=1)

@@ -12,10 +12,9 @@ Proofs read only the O(log n) cached subtrees they need, in one query.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ from pars.audit.entries import encode_entry, instant
 from pars.audit.merkle import MemoryNodeStore, MerkleLog, leaf_hash, nodes_needed
 from pars.store.tables import audit_checkpoints, audit_head, audit_log, audit_nodes
 
-__all__ = ["AuditRow", "DbNodeStore", "append_rows", "log_size", "read_log"]
+__all__ = ["AuditRow", "DbNodeStore", "append_rows", "log_size", "prefetched"]
 
 HEAD = "log"
 _T = TypeVar("_T")
@@ -107,13 +106,11 @@ _INSERT_NODES = {
 }
 
 
-def _db_instant(conn: sa.Connection, at: datetime) -> Any:
-    """`at` as UTCDateTime stores it: naive UTC text on SQLite, an aware instant elsewhere."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime refused; PARS stores instants")
-    if conn.dialect.name == "sqlite":
-        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return at.astimezone(UTC)
+def _processor(conn: sa.Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:
+    """How the column's type sends a value to this connection's driver: appends bypass
+    SQLAlchemy's statement layer, not its types."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return process if process is not None else (lambda value: value)
 
 
 def _fit(value: str | None, size: int) -> str | None:
@@ -142,7 +139,8 @@ def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> l
     first = _reserve(conn, len(entries))
     rows: list[tuple[Any, ...]] = []
     leaves: list[bytes] = []
-    stamp, at_text = _db_instant(conn, at), instant(at)
+    stamp, at_text = _processor(conn, audit_log.c.at)(at), instant(at)
+    details = _processor(conn, audit_log.c.details)
     for offset, e in enumerate(entries):
         index = first + offset
         actor, role, subject = _fit(e.actor, 60) or "", _fit(e.role, 20), _fit(e.subject, 60)
@@ -164,7 +162,7 @@ def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> l
         leaves.append(leaf_hash(entry))
         rows.append(
             (
-                stamp, actor, role, e.action, subject, e.outcome, json.dumps(e.details), index,
+                stamp, actor, role, e.action, subject, e.outcome, details(e.details), index,
                 entry, e.agreement_id, e.agreement_version, e.record_id,
                 ",".join(sorted(e.classes)) or None, e.payload_hash, e.salt,
             )
@@ -189,11 +187,6 @@ def log_size(conn: sa.Connection) -> int:
         sa.select(audit_head.c.size).where(audit_head.c.name == HEAD)
     ).scalar_one_or_none()
     return int(size or 0)
-
-
-def read_log(conn: sa.Connection, size: int) -> MerkleLog:
-    """The log's first `size` leaves, for reads (roots and proofs go through `prefetched`)."""
-    return MerkleLog(DbNodeStore(conn), size)
 
 
 def prefetched(conn: sa.Connection, size: int, operation: Callable[[MerkleLog], _T]) -> _T:
@@ -262,9 +255,12 @@ def add_checkpoint(conn: sa.Connection, row: dict[str, Any]) -> int:
     )
 
 
-def leaf_of(conn: sa.Connection, index: int) -> Any:
+def disclosure_at(conn: sa.Connection, index: int) -> Any:
+    """(entry, salt, subject) of the log's leaf `index`, or None."""
     return conn.execute(
-        sa.select(audit_log.c.leaf_index, audit_log.c.entry).where(audit_log.c.leaf_index == index)
+        sa.select(audit_log.c.entry, audit_log.c.salt, audit_log.c.subject).where(
+            audit_log.c.leaf_index == index
+        )
     ).first()
 
 
