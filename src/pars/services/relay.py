@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -182,6 +182,8 @@ def relay_forever(
     from pars.services.webhooks import deliver_webhooks
 
     failures = 0
+    every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
+    next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
     while not stop():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
         try:
@@ -189,7 +191,9 @@ def relay_forever(
             withhold_ended(pars)
             moved += deliver_webhooks(pars)
             moved += deliver_nats(pars) if pars.settings.nats_url else 0
-            maybe_checkpoint(pars)
+            if pars.clock.now() >= next_checkpoint:
+                maybe_checkpoint(pars)
+                next_checkpoint = pars.clock.now() + every
             failures = 0
         except Exception:
             # A database outage (or a log write that fails: then nothing was sent) must not end
