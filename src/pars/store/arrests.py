@@ -96,18 +96,23 @@ class ArrestRepository:
         return self._conn.execute(q).first() is not None
 
     def _from_row(self, row: sa.RowMapping) -> Arrest:
-        doc = row["document"]
-        if isinstance(doc, str):
-            doc = json.loads(doc)
-        protected = self._keys.decrypt(row["protected"], row["id"]) if row["protected"] else {}
+        return self._assemble(row, row["id"], row["document"], row["version"], row)
+
+    def _assemble(self, row: Any, arrest_id: str, stored: Any, version: int, status: Any) -> Arrest:
+        """An Arrest from a row with otn, created_by, created_at and protected, its stored
+        document (`document` or a version's `snapshot`, JSON text on SQLite) and the state and
+        custody found in `status` (the row itself, or the snapshot)."""
+        doc = json.loads(stored) if isinstance(stored, str) else stored
+        protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
+        status = doc if status is None else status
         return Arrest(
-            id=row["id"],
+            id=arrest_id,
             otn=row["otn"],
             created_by=row["created_by"],
             created_at=row["created_at"],
-            state=ArrestState(row["state"]),
-            custody=Custody(row["custody"]),
-            version=row["version"],
+            state=ArrestState(status["state"]),
+            custody=Custody(status["custody"]),
+            version=version,
             document=doc["document"],
             protected=protected,
             charges=[Charge.from_dict(c) for c in doc["charges"]],
@@ -169,28 +174,10 @@ class ArrestRepository:
             for row in rows:
                 key = (row["arrest_id"], row["version"])
                 if key in pairs and row["snapshot"] is not None:
-                    found[key] = self._from_version(row)
+                    found[key] = self._assemble(
+                        row, row["arrest_id"], row["snapshot"], row["version"], None
+                    )
         return found
-
-    def _from_version(self, row: Any) -> Arrest:
-        snap = row["snapshot"]
-        if isinstance(snap, str):
-            snap = json.loads(snap)
-        arrest_id = row["arrest_id"]
-        protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
-        return Arrest(
-            id=arrest_id,
-            otn=row["otn"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
-            state=ArrestState(snap["state"]),
-            custody=Custody(snap["custody"]),
-            version=row["version"],
-            document=snap["document"],
-            protected=protected,
-            charges=[Charge.from_dict(c) for c in snap["charges"]],
-            history=snap["history"],
-        )
 
     def versions(self, arrest_id: str) -> list[dict[str, Any]]:
         q = (
