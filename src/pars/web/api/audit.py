@@ -1,13 +1,13 @@
 """The disclosure log over HTTP. Checkpoints, the public key and proofs are public (hashes
-only, as in Certificate Transparency); signing on demand and the export are for auditors; a
-receipt is for the partner that received the disclosure."""
+only, as in Certificate Transparency); signing on demand and the export are for auditors. A
+partner's receipt is on the partner feed (web/api/feed.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -15,9 +15,6 @@ from pars.domain.roles import Role
 from pars.services import audit
 from pars.services.app import Pars
 from pars.services.auth import require_role
-from pars.services.feed import Partner
-from pars.web.api.feed import _partner
-from pars.web.api.feed import router as feed_router
 from pars.web.deps import Caller, get_pars
 
 router = APIRouter(prefix="/api/v1/audit", tags=["disclosure log"])
@@ -74,15 +71,3 @@ def export(who: Caller, pars: PARS, start: Index = 0, end: Index | None = None) 
     require_role(pars, who, _EXPORTERS, "export_the_disclosure_log")
     lines: Iterator[str] = audit.export_lines(pars, who, start, end)
     return StreamingResponse(lines, media_type="application/x-ndjson")
-
-
-@feed_router.get("/receipts/{index}")
-def receipt(
-    index: Annotated[int, Path(ge=0, le=2**62)],
-    pars: PARS,
-    partner: Annotated[Partner, Depends(_partner)],
-) -> dict[str, Any]:
-    """For the partner that received it: the log entry of one of its disclosures (the
-    `pars_log_index` of a delivered event), the salt of its payload hash, and its inclusion
-    proof against the latest checkpoint once one covers it."""
-    return audit.receipt(pars, partner["id"], index)

@@ -8,11 +8,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.errors import InvalidInput, Unauthenticated
+from pars.services import audit
 from pars.services.app import Pars
 from pars.services.feed import Partner, authenticate_partner, feed_page, serve
 from pars.services.lookup import lookup
@@ -118,3 +119,15 @@ async def stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get("/receipts/{index}")
+def receipt(
+    index: Annotated[int, Path(ge=0, le=2**62)],
+    pars: PARS,
+    partner: Annotated[Partner, Depends(_partner)],
+) -> dict[str, Any]:
+    """For the partner that received it: the log entry of one of its disclosures (the
+    `pars_log_index` of a delivered event), the salt of its payload hash, and its inclusion
+    proof against the latest checkpoint once one covers it."""
+    return audit.receipt(pars, partner["id"], index)
