@@ -12,26 +12,15 @@ from typing import TYPE_CHECKING
 
 from pars import cli_audit, cli_identity
 from pars.audit.checkpoint import Signer
-from pars.config import Settings, UnknownSetting, check_environment
+from pars.cli_support import load_app as _pars
+from pars.cli_support import load_settings as _settings
+from pars.config import UnknownSetting
 from pars.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from pars.services.app import Pars
 
 __all__ = ["main"]
-
-
-def _settings() -> Settings:
-    check_environment()
-    return Settings()
-
-
-def _pars(settings: Settings, create_keys: bool = False) -> Pars:
-    from pars.crypto import KeyRing
-    from pars.services.app import Pars
-
-    keys = KeyRing.load(settings.encryption_keys, settings.data_dir, create=create_keys)
-    return Pars(settings, keys=keys)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

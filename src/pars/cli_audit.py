@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+
+from pars.cli_support import load_app, load_settings
 
 __all__ = ["register"]
 
@@ -13,14 +14,13 @@ __all__ = ["register"]
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     """Write <data_dir>/audit-signing.key (never overwriting one), or print a seed."""
     from pars.audit.checkpoint import Signer
-    from pars.cli import _settings
 
     if args.print:
         signer = Signer.generate()
         print(signer.seed_b64())
         print(f"public key: {signer.public_b64} (key id {signer.key_id})", file=sys.stderr)
         return 0
-    settings = _settings()
+    settings = load_settings()
     path = settings.data_dir / "audit-signing.key"
     if path.exists():
         print(f"pars: {path} exists; not replacing the log's signing key", file=sys.stderr)
@@ -28,13 +28,6 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     signer = Signer.load(None, settings.data_dir, create=True)
     print(f"wrote {path}\npublic key: {signer.public_b64} (key id {signer.key_id})")
     return 0
-
-
-def _pars() -> Any:
-    from pars.cli import _pars as make
-    from pars.cli import _settings
-
-    return make(_settings())
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -45,7 +38,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from pars.store.uow import AuditEntry
 
-    pars = _pars()
+    pars = load_app()
     report = verify(pars, progress=None if args.quiet else progress)
     if not args.quiet:
         print(file=sys.stderr)
@@ -66,7 +59,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     from pars.services.app import Principal
     from pars.services.audit import checkpoint
 
-    cp = checkpoint(_pars(), Principal("cli", "admin"))
+    cp = checkpoint(load_app(), Principal("cli", "admin"))
     print(f"checkpoint {cp['id']}: size {cp['size']}, root {cp['root_hash']}")
     return 0
 
@@ -74,7 +67,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 def cmd_checkpoints(args: argparse.Namespace) -> int:
     from pars.services.audit import all_checkpoints
 
-    print(json.dumps(all_checkpoints(_pars()), indent=2))
+    print(json.dumps(all_checkpoints(load_app()), indent=2))
     return 0
 
 
@@ -85,7 +78,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         from pars.services.app import Principal
 
-        for line in export_lines(_pars(), Principal("cli", "admin")):
+        for line in export_lines(load_app(), Principal("cli", "admin")):
             out.write(line)
     finally:
         if out is not sys.stdout:
@@ -96,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_public_key(args: argparse.Namespace) -> int:
     from pars.services.audit import public_key
 
-    print(json.dumps(public_key(_pars())))
+    print(json.dumps(public_key(load_app())))
     return 0
 
 

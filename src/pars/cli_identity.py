@@ -9,19 +9,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pars.cli_support import load_app
+
 if TYPE_CHECKING:
-    from pars.services.app import Pars
+    pass
 
 __all__ = ["register"]
 
 _OPERATOR = "cli"
-
-
-def _pars() -> Pars:
-    from pars.cli import _pars as make
-    from pars.cli import _settings
-
-    return make(_settings())
 
 
 def _progress(quiet: bool) -> Callable[[str, int, int], None] | None:
@@ -39,7 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pars.services.identity_batch import train_model
 
     version = train_model(
-        _pars(),
+        load_app(),
         _OPERATOR,
         progress=_progress(args.quiet),
         sample=args.sample,
@@ -53,7 +48,7 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     from pars.services.identity_batch import dedupe
 
     result = dedupe(
-        _pars(),
+        load_app(),
         _OPERATOR,
         progress=_progress(args.quiet),
         max_block=args.max_block,
