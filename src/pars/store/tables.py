@@ -265,9 +265,32 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("last_error", sa.String(300)),
-    sa.UniqueConstraint("partner_id", "event_id"),
+    # One item per agreement and event: a partner with two agreements (say, a feed and a
+    # webhook) receives each event once through each of them, as each agreement projects it.
+    sa.UniqueConstraint("agreement_id", "event_id"),
     sa.Index("ix_deliveries_partner_feed", "partner_id", "id"),
     sa.Index("ix_deliveries_status", "status"),
+)
+
+# What the relay or a transport could not process (a projection error, a constraint error, a
+# payload that does not serialise): set aside so that the rest flows, and shown to the privacy
+# officer. `error` is the exception's class only: never its message, which can hold record data.
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("stage", sa.String(12), nullable=False),  # relay, webhook, nats
+    sa.Column("outbox_seq", sa.Integer),
+    sa.Column("event_id", sa.String(36)),
+    sa.Column("delivery_id", sa.Integer),
+    sa.Column("partner_id", sa.String(36)),
+    sa.Column("agreement_id", sa.String(36)),
+    sa.Column("agreement_version", sa.Integer),
+    sa.Column("error", sa.String(120), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Index("ix_quarantine_partner_id", "partner_id"),
 )
 
 # Where the relay is in the outbox.
