@@ -14,9 +14,16 @@ from hypothesis import strategies as st
 from pars.domain.errors import Conflict, Forbidden, InvalidInput
 from pars.domain.events import EVENT_TYPES
 from pars.sharing.agreements import Agreement, AgreementState, Transport
-from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass, unclassified
+from pars.sharing.fields import (
+    ARREST_FIELDS,
+    NEVER_DISCLOSED,
+    SENSITIVE_CLASSES,
+    FieldClass,
+    unclassified,
+)
 from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy, PolicyError
 from pars.sharing.projection import Event, project
+from tests.canaries import canary, canary_record, leaves_seen
 
 T0 = datetime(2026, 9, 1, 4, 0, tzinfo=UTC)
 T1 = datetime(2027, 8, 31, 4, 0, tzinfo=UTC)
@@ -156,34 +163,43 @@ def _event(record: dict[str, Any], type_: str = "pars.arrest.submitted") -> Even
 
 
 def _canary_record() -> dict[str, Any]:
-    """A record with a distinct canary value in every catalogued field, plus one the catalogue
-    does not know."""
-    record: dict[str, Any] = {}
-    for path in ARREST_FIELDS:
-        value = f"CANARY<{path}>"
-        if "." in path:
-            head, sub = path.split(".", 1)
-            record.setdefault(head, {})[sub] = value
-        else:
-            record[path] = value
-    record["juvenile"] = False
-    record["person"]["immigration_status"] = "CANARY<unclassified>"
-    record["gps_trace"] = "CANARY<unclassified-top>"
+    """A record with a distinct canary value in every catalogued leaf, plus some the catalogue
+    does not know, at the top, in an object and inside list elements."""
+    record = canary_record()
+    record["person"]["immigration_status"] = "CANARY<unclassified#0>"
+    record["gps_trace"] = "CANARY<unclassified-top#0>"
+    record["custody_changes"][0]["badge_scan"] = "CANARY<unclassified-list#0>"
+    record["charges"][1]["recommended"]["officer_note"] = "CANARY<unclassified-deep#0>"
     return record
 
 
 def test_unclassified_fields_are_found() -> None:
-    assert unclassified(_canary_record()) == ["gps_trace", "person.immigration_status"]
+    assert unclassified(_canary_record()) == [
+        "charges[].recommended.officer_note",
+        "custody_changes[].badge_scan",
+        "gps_trace",
+        "person.immigration_status",
+    ]
 
 
 FIELD_NAMES = sorted(ARREST_FIELDS)
+# Grants by subtree as well as by leaf and by class; `staff` is asked for too, and refused.
+SUBTREES = sorted(
+    {p.split(".")[0].removesuffix("[]") for p in ARREST_FIELDS if "." in p}
+    | {
+        "charges[].recommended",
+        "person.aliases",
+        "arraignment.bail",
+    }
+)
 CLASS_NAMES = sorted(c.value for c in FieldClass)
+POLICY_CLASSES = sorted(c.value for c in FieldClass if c not in NEVER_DISCLOSED)
 
 
 @st.composite
 def policies(draw: st.DrawFn) -> JurisdictionPolicy:
     allowed = {
-        pc: draw(st.lists(st.sampled_from(CLASS_NAMES), unique=True)) for pc in PARTNER_CLASSES
+        pc: draw(st.lists(st.sampled_from(POLICY_CLASSES), unique=True)) for pc in PARTNER_CLASSES
     }
     return JurisdictionPolicy.from_mapping(
         {"name": "random", "owners": ["a", "b", "c"], "quorum": draw(st.integers(1, 3)),
@@ -191,11 +207,20 @@ def policies(draw: st.DrawFn) -> JurisdictionPolicy:
     )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+def _granted_leaf(path: str, granted: list[str]) -> bool:
+    cls = ARREST_FIELDS[path]
+    if cls.value in granted or path in granted:
+        return True
+    return any(path.startswith((f"{g}.", f"{g}[]")) for g in granted)
+
+
+@settings(max_examples=400, deadline=None)
 @given(
     policy=policies(),
     partner_class=st.sampled_from(PARTNER_CLASSES),
-    granted=st.lists(st.sampled_from(FIELD_NAMES + CLASS_NAMES), min_size=1, unique=True),
+    granted=st.lists(
+        st.sampled_from(FIELD_NAMES + CLASS_NAMES + SUBTREES), min_size=1, max_size=8, unique=True
+    ),
     approvers=st.integers(0, 3),
     sensitive=st.lists(st.sampled_from(sorted(c.value for c in SENSITIVE_CLASSES)), unique=True),
     juvenile=st.booleans(),
@@ -215,6 +240,9 @@ def test_nothing_leaves_outside_grant_policy_and_quorum(
         agreement = agreement.submit(policy)
     except InvalidInput:
         return  # refused at creation: nothing can ever be delivered under it
+    # Whatever was accepted asks for no staff data and nothing the policy forbids.
+    assert not agreement.granted_classes() & NEVER_DISCLOSED
+    assert agreement.granted_classes() <= policy.may_grant(partner_class)
     asked = agreement.granted_classes() & SENSITIVE_CLASSES
     approved = frozenset(FieldClass(s) for s in sensitive) & asked
     for owner in policy.owners[: min(approvers, policy.quorum)]:
@@ -234,13 +262,78 @@ def test_nothing_leaves_outside_grant_policy_and_quorum(
     assert out is not None
     text = repr(out)
     assert "CANARY<unclassified" not in text
+    seen = leaves_seen(text)
     for path, cls in ARREST_FIELDS.items():
-        grant_ok = path in granted or cls.value in granted
-        may = grant_ok and cls in permitted and (cls not in SENSITIVE_CLASSES or cls in quorum_ok)
+        may = (
+            _granted_leaf(path, granted)
+            and cls in permitted
+            and cls not in NEVER_DISCLOSED
+            and (cls not in SENSITIVE_CLASSES or cls in quorum_ok)
+        )
         if path == "juvenile":  # holds the real flag, not a canary
             assert ("juvenile" in out["data"]) == may
             continue
-        assert (f"CANARY<{path}>" in text) == may, (path, may)
+        assert (path in seen) == may, (path, may)
+        if may and "[]" in path:  # every element of a list, not only the first
+            assert canary(path, 1) in text, path
+    assert not any(ARREST_FIELDS[p] is FieldClass.STAFF for p in seen)
+
+
+def test_staff_usernames_cannot_be_granted() -> None:
+    for granted in ({"staff"}, {"custody_changes[].by", "case"}, {"seal.by"}):
+        with pytest.raises(InvalidInput) as e:
+            _agreement(granted=frozenset(granted)).submit(DEFAULT)
+        assert "staff usernames never leave" in str(e.value.errors)
+
+
+def test_a_subtree_grant_names_what_the_policy_forbids_inside_it() -> None:
+    a = _agreement(partner_class="pretrial", granted=frozenset({"custody_changes"}))
+    with pytest.raises(InvalidInput) as e:
+        a.submit(DEFAULT)
+    assert "custody_changes[].note (narrative)" in str(e.value.errors)
+
+
+def test_a_subtree_grant_gives_its_leaves_but_never_who_did_it() -> None:
+    a = _active(_agreement(partner_class="court", granted=frozenset({"custody_changes"})))
+    record = {
+        "id": "x",
+        "juvenile": False,
+        **{"custody_changes": _canary_record()["custody_changes"]},
+    }
+    out = project(a, _event(record), T0, DEFAULT)
+    assert out is not None
+    changes = out["data"]["custody_changes"]
+    assert len(changes) == 2
+    assert all("by" not in c and "badge_scan" not in c for c in changes)
+    assert {"from", "to", "reason", "at", "note"} <= set(changes[0])
+
+
+def test_granting_juvenile_is_refused_where_the_policy_forbids_it() -> None:
+    for pc in PARTNER_CLASSES:
+        with pytest.raises(InvalidInput) as e:
+            _agreement(partner_class=pc, granted=frozenset({"case", "juvenile"})).submit(DEFAULT)
+        assert "forbids juvenile" in str(e.value.errors)
+
+
+def test_a_record_that_does_not_say_it_is_an_adults_is_a_juveniles() -> None:
+    a = _active(_agreement())
+    assert project(a, _event({"id": "x", "state": "sealed"}), T0, DEFAULT) is None
+    assert project(a, _event({"id": "x", "juvenile": None}), T0, DEFAULT) is None
+    assert project(a, _event({"id": "x", "juvenile": False}), T0, DEFAULT) is not None
+
+
+def test_a_value_of_another_shape_than_the_catalogue_says_is_dropped() -> None:
+    a = _active(_agreement(granted=frozenset({"case"})))
+    record = {
+        "id": {"nested": "CANARY<x#0>"},  # an object where a leaf is expected
+        "otn": ["CANARY<y#0>"],  # a list where a leaf is expected
+        "juvenile": False,
+        "charges": {"statute": "CANARY<z#0>"},  # an object where a list is expected
+        "co_defendants": [{"name": "CANARY<w#0>"}],  # objects where values are expected
+    }
+    out = project(a, _event(record), T0, DEFAULT)
+    assert out is not None
+    assert "CANARY" not in repr(out)
 
 
 def test_event_types_not_covered_are_not_sent() -> None:
@@ -251,8 +344,9 @@ def test_event_types_not_covered_are_not_sent() -> None:
 
 def test_the_payload_is_a_cloudevent_naming_the_agreement() -> None:
     a = _active(_agreement())
-    out = project(a, _event({"id": "arrest-1", "otn": "Q1", "narrative": "x"}), T0, DEFAULT)
+    record = {"id": "arrest-1", "otn": "Q1", "narrative": "x", "juvenile": False}
+    out = project(a, _event(record), T0, DEFAULT)
     assert out is not None
     assert out["specversion"] == "1.0"
     assert out["pars_agreement"] == "ag-1/v1"
-    assert out["data"] == {"id": "arrest-1", "otn": "Q1"}
+    assert out["data"] == {"id": "arrest-1", "otn": "Q1", "juvenile": False}

@@ -138,7 +138,13 @@ class Arrest:
 
     @property
     def juvenile(self) -> bool:
-        """Under 18 on the arrest date: the whole record is then protected."""
+        """Under 18 on the arrest date: the whole record is then protected, in every state.
+        Sealing and expungement fix the answer in the record (expungement destroys the date of
+        birth); an expunged record that predates that, and so cannot tell, counts as one."""
+        if "juvenile" in self.document:
+            return bool(self.document["juvenile"])
+        if self.state is S.EXPUNGED:
+            return True
         dob = (self.document.get("person") or {}).get("date_of_birth")
         if not dob:
             return False
@@ -377,6 +383,7 @@ class Arrest:
 
     def seal(self, order: str, by: str, at: datetime) -> None:
         self.check("seal")
+        self.document["juvenile"] = self.juvenile
         self.state = S.SEALED
         self.document["seal"] = {"order": order, "by": by, "at": at.isoformat()}
         self._record("seal", by, at, "pars.record.sealed", {})
@@ -385,6 +392,7 @@ class Arrest:
         """Destroy the personal data, the charges and every protected field; keep only the bare
         identifiers that later propagation and the audit log need."""
         self.check("expunge")
+        self.document["juvenile"] = self.juvenile
         self.state = S.EXPUNGED
         for key in PERSONAL_KEYS:
             self.document.pop(key, None)

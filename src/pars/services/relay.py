@@ -22,7 +22,7 @@ from pars.services.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, AgreementState, Transport
 from pars.sharing.projection import Event, project
-from pars.store.uow import AuditEntry
+from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["in_force_reason", "relay_forever", "relay_once", "withhold_ended"]
 
@@ -45,12 +45,15 @@ def in_force_reason(a: Agreement | None, pars: Pars, now: datetime) -> str | Non
     return None
 
 
-def _record(arrest: Arrest | None, row: dict[str, Any]) -> dict[str, Any] | None:
+def _record(
+    uow: SqlUnitOfWork, arrest: Arrest | None, row: dict[str, Any]
+) -> dict[str, Any] | None:
     if arrest is not None:
         return full_record(arrest)
     if row["type"] == "pars.record.expunged":
-        # The record is destroyed; partners still learn that they must destroy their copy.
-        return {"id": row["subject"], "state": "expunged", "juvenile": False}
+        # Expungement destroyed every version; what is left (identifiers, the order, whether
+        # it was a juvenile's) is the record as it is now.
+        return full_record(uow.arrests.get(row["subject"], lock=False))
     return None  # destroyed since: nothing is left to send
 
 
@@ -79,7 +82,7 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
         for row in rows:
             covering = [a for a in agreements if row["type"] in a.event_types]
             at = (row["subject"], row["arrest_version"])
-            record = _record(arrests.get(at), row) if covering else None
+            record = _record(uow, arrests.get(at), row) if covering else None
             if record is None:
                 continue
             event = Event(

@@ -74,6 +74,8 @@ def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, A
         "state": arrest.state.value,
         "custody": arrest.custody.value,
         "version": arrest.version,
+        # A juvenile's record stays one whatever its state, so that no partner ever gets it.
+        "juvenile": arrest.juvenile,
     }
     if arrest.state is ArrestState.EXPUNGED:
         return {**base, "expunction": arrest.document.get("expunction")}
@@ -93,7 +95,6 @@ def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, A
     out: dict[str, Any] = {
         **base,
         "custody_indicator": arrest.custody_indicator(),
-        "juvenile": arrest.juvenile,
         "created_at": arrest.created_at.isoformat(),
         "created_by": arrest.created_by,
         "submitted_at": doc.get("submitted_at"),

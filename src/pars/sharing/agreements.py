@@ -12,7 +12,13 @@ from typing import Any
 
 from pars.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from pars.domain.events import EVENT_TYPES
-from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
+from pars.sharing.fields import (
+    ARREST_FIELDS,
+    NEVER_DISCLOSED,
+    SENSITIVE_CLASSES,
+    FieldClass,
+    leaves_under,
+)
 from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy
 
 __all__ = [
@@ -57,6 +63,7 @@ class Approval:
     sensitive: frozenset[FieldClass] = frozenset()
 
 
+_CLASS_NAMES = frozenset(c.value for c in FieldClass)
 LOOKUP_IDENTIFIERS = frozenset({"otn", "docket", "state_id"})
 A = AgreementState
 
@@ -86,14 +93,21 @@ class Agreement:
     # -- what it grants --------------------------------------------------------------------
 
     def granted_fields(self) -> frozenset[str]:
-        """Every catalogue field the grant names, directly or through its class."""
-        classes = {g for g in self.granted if g in FieldClass.__members__.values()}
+        """Every catalogue leaf the grant names: through its class, by its own path, or by a
+        subtree above it (`charges`, `person.aliases`). Staff leaves are never among them."""
+        classes = {g for g in self.granted if g in _CLASS_NAMES}
+        named = {leaf for g in self.granted if g not in _CLASS_NAMES for leaf in leaves_under(g)}
         return frozenset(
-            path for path, cls in ARREST_FIELDS.items() if cls in classes or path in self.granted
+            path
+            for path, cls in ARREST_FIELDS.items()
+            if (cls in classes or path in named) and cls not in NEVER_DISCLOSED
         )
 
     def granted_classes(self) -> frozenset[FieldClass]:
-        return frozenset(ARREST_FIELDS[p] for p in self.granted_fields())
+        """The classes of every granted leaf, and every class the grant names outright
+        (`juvenile` has no leaf of its own: it stands for a juvenile's whole record)."""
+        named = {FieldClass(g) for g in self.granted if g in _CLASS_NAMES}
+        return frozenset(ARREST_FIELDS[p] for p in self.granted_fields()) | named
 
     def validate(self, policy: JurisdictionPolicy) -> None:
         """InvalidInput for every part of the document that is malformed or that the policy
@@ -101,12 +115,21 @@ class Agreement:
         errs: list[tuple[str, str]] = []
         if self.partner_class not in PARTNER_CLASSES:
             errs.append(("/partner_class", f"one of {', '.join(PARTNER_CLASSES)}"))
-        unknown = sorted(
-            g for g in self.granted
-            if g not in ARREST_FIELDS and g not in FieldClass.__members__.values()
-        )  # fmt: skip
+        unknown = sorted(g for g in self.granted if g not in _CLASS_NAMES and not leaves_under(g))
         if unknown:
             errs.append(("/granted", f"not a field or class: {', '.join(unknown)}"))
+        staff = sorted(
+            g for g in self.granted
+            if g in {c.value for c in NEVER_DISCLOSED}
+            or (g in ARREST_FIELDS and ARREST_FIELDS[g] in NEVER_DISCLOSED)
+        )  # fmt: skip
+        if staff:
+            errs.append(
+                (
+                    "/granted",
+                    f"staff usernames never leave PARS: {', '.join(staff)} cannot be granted",
+                )
+            )
         if not self.granted:
             errs.append(("/granted", "grant at least one field or class"))
         bad_events = sorted(self.event_types - EVENT_TYPES)
@@ -124,11 +147,27 @@ class Agreement:
         if self.lookup.identifiers and not 1 <= self.lookup.per_minute <= 600:
             errs.append(("/lookup/per_minute", "from 1 to 600"))
         if not unknown and self.partner_class in PARTNER_CLASSES:
-            errs += [
-                ("/granted", r) for r in policy.refusals(self.partner_class, self.granted_classes())
-            ]
+            refused = policy.refusals(self.partner_class, self.granted_classes())
+            errs += [("/granted", r) for r in refused]
+            if refused:
+                errs += [("/granted", r) for r in self._subtree_refusals(policy)]
         if errs:
             raise InvalidInput([FieldError(p, d) for p, d in errs])
+
+    def _subtree_refusals(self, policy: JurisdictionPolicy) -> list[str]:
+        """For a grant by subtree, which of its leaves the policy forbids, so that the author
+        can name the leaves they need instead."""
+        permitted = policy.may_grant(self.partner_class)
+        out = []
+        for g in sorted(self.granted - _CLASS_NAMES):
+            over = sorted(
+                f"{p} ({ARREST_FIELDS[p]})"
+                for p in leaves_under(g)
+                if ARREST_FIELDS[p] not in permitted and ARREST_FIELDS[p] not in NEVER_DISCLOSED
+            )
+            if over and g not in ARREST_FIELDS:
+                out.append(f"{g} includes {', '.join(over)}; grant the leaves you need by name")
+        return out
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from pars.sharing.fields import SENSITIVE_CLASSES, FieldClass
+from pars.sharing.fields import NEVER_DISCLOSED, SENSITIVE_CLASSES, FieldClass
 
 __all__ = ["PARTNER_CLASSES", "JurisdictionPolicy", "PolicyError"]
 
@@ -88,6 +88,10 @@ class JurisdictionPolicy:
                 allowed[partner] = frozenset(FieldClass(g) for g in granted)
             except ValueError as e:
                 raise PolicyError(f"{source}: partner_classes.{partner}: {e}") from None
+            if allowed[partner] & NEVER_DISCLOSED:
+                raise PolicyError(
+                    f"{source}: partner_classes.{partner}: staff data is never disclosed"
+                )
         return cls(str(data["name"]), tuple(owners), quorum, allowed)
 
     @classmethod

@@ -4,7 +4,8 @@
 sent to the agreement's partner at `now`, holding only the fields the agreement grants AND the
 jurisdiction's policy allows AND (for sensitive classes) the owners approved by quorum, or None
 when nothing may be sent. Agreements are compiled once per version into a `Projector` (a set of
-allowed paths), so each delivery is a dictionary walk.
+allowed leaf paths, shaped as a tree), so each delivery is one walk of the record that keeps
+only the leaves the tree names, inside nested objects and lists too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from pars.sharing.agreements import Agreement
-from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
+from pars.sharing.fields import ARREST_FIELDS, NEVER_DISCLOSED, SENSITIVE_CLASSES, FieldClass
 from pars.sharing.policy import JurisdictionPolicy
 
 __all__ = ["Event", "Projector", "compile_projector", "project", "project_record"]
@@ -36,33 +37,81 @@ class Event:
     record: Mapping[str, Any]
 
 
+# A compiled shape: LEAF keeps a plain value; a dict keeps those keys of an object; a one-item
+# tuple keeps every element of a list, each shaped by its item.
+_Shape = Any
+LEAF = "leaf"
+_DROP = object()
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _shape(paths: frozenset[str]) -> dict[str, _Shape]:
+    """The tree of the allowed leaf paths (`a.b`, `a[].b`, `a[]`)."""
+    root: dict[str, Any] = {}
+    for path in sorted(paths):
+        node: Any = root
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if part.endswith("[]"):
+                key = part[:-2]
+                item = node.setdefault(key, ([LEAF] if last else [{}]))
+                node = item[0]
+            elif last:
+                node[part] = LEAF
+            else:
+                node = node.setdefault(part, {})
+    return _freeze(root)
+
+
+def _freeze(node: Any) -> Any:
+    if isinstance(node, list):
+        return (_freeze(node[0]),)
+    if isinstance(node, dict):
+        return {k: _freeze(v) for k, v in node.items()}
+    return node
+
+
+def _keep(shape: _Shape, value: Any) -> Any:
+    """`value` cut to `shape`, or _DROP. A value whose type is not the shape's (an object where
+    a leaf is expected, say) is dropped: only what the catalogue names can leave."""
+    if shape is LEAF:
+        return value if isinstance(value, _SCALARS) else _DROP
+    if isinstance(shape, tuple):
+        if not isinstance(value, list):
+            return _DROP
+        kept = (_keep(shape[0], item) for item in value)
+        return [item for item in kept if item is not _DROP]
+    if not isinstance(value, Mapping):
+        return _DROP
+    out = {}
+    for key, sub in shape.items():
+        if key in value:
+            kept = _keep(sub, value[key])
+            if kept is not _DROP:
+                out[key] = kept
+    return out or _DROP
+
+
 @dataclass(frozen=True)
 class Projector:
-    """An agreement version compiled against a policy: the paths that may leave."""
+    """An agreement version compiled against a policy: the leaf paths that may leave."""
 
     allowed: frozenset[str]
-    top_level: frozenset[str]
-    nested: Mapping[str, frozenset[str]]
+    shape: Mapping[str, _Shape]
     juvenile_allowed: bool
 
     def apply(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in record.items():
-            if key in self.top_level:
-                out[key] = value
-            elif key in self.nested and isinstance(value, Mapping):
-                subs = self.nested[key]
-                kept = {k: v for k, v in value.items() if k in subs}
-                if kept:
-                    out[key] = kept
-        return out
+        kept = _keep(self.shape, record)
+        return {} if kept is _DROP else dict(kept)
 
 
 @lru_cache(maxsize=1024)
 def compile_projector(agreement: Agreement, policy: JurisdictionPolicy) -> Projector:
-    """The allowed paths: granted ∩ policy-allowed for the partner class, minus sensitive classes
-    that a quorum of owners has not explicitly approved. Cached by agreement version."""
-    permitted = policy.may_grant(agreement.partner_class)
+    """The allowed leaves: granted ∩ policy-allowed for the partner class, minus sensitive
+    classes that a quorum of owners has not explicitly approved, minus staff leaves always.
+    Cached by agreement version."""
+    permitted = policy.may_grant(agreement.partner_class) - NEVER_DISCLOSED
     sensitive_ok = agreement.approved_sensitive(policy)
     allowed = frozenset(
         path
@@ -70,15 +119,9 @@ def compile_projector(agreement: Agreement, policy: JurisdictionPolicy) -> Proje
         if ARREST_FIELDS[path] in permitted
         and (ARREST_FIELDS[path] not in SENSITIVE_CLASSES or ARREST_FIELDS[path] in sensitive_ok)
     )
-    nested: dict[str, set[str]] = {}
-    for path in allowed:
-        if "." in path:
-            head, sub = path.split(".", 1)
-            nested.setdefault(head, set()).add(sub)
     return Projector(
         allowed=allowed,
-        top_level=frozenset(p for p in allowed if "." not in p),
-        nested={k: frozenset(v) for k, v in nested.items()},
+        shape=_shape(allowed),
         juvenile_allowed=FieldClass.JUVENILE in permitted and FieldClass.JUVENILE in sensitive_ok,
     )
 
@@ -88,11 +131,12 @@ def project_record(
 ) -> dict[str, Any] | None:
     """What of `record` may leave to this agreement's partner at `now`, or None: the agreement
     is not in force, or the record is a juvenile's and juvenile records are not allowed and
-    approved. Used directly for look-ups, and by `project` for events."""
+    approved. A record that does not say whether it is a juvenile's counts as one (deny by
+    default). Used directly for look-ups, and by `project` for events."""
     if not agreement.discloses_at(now):
         return None
     projector = compile_projector(agreement, policy)
-    if record.get("juvenile") and not projector.juvenile_allowed:
+    if record.get("juvenile", True) is not False and not projector.juvenile_allowed:
         return None
     return projector.apply(record)
 
