@@ -41,6 +41,7 @@ def test_domain_imports_only_the_standard_library() -> None:
         ("services", ("pars.web", "pars.cli", "fastapi", "starlette")),
         ("store", ("pars.services", "pars.web", "pars.cli", "fastapi", "starlette")),
         ("sharing", ("pars.services", "pars.store", "pars.web", "pars.cli", "sqlalchemy")),
+        ("reports", ("pars.services", "pars.store", "pars.web", "pars.cli", "sqlalchemy")),
     ],
 )
 def test_no_outward_imports(package: str, forbidden: tuple[str, ...]) -> None:

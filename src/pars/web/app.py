@@ -24,6 +24,7 @@ from pars.web.api import arrests as arrests_api
 from pars.web.api import audit as audit_api
 from pars.web.api import auth as auth_api
 from pars.web.api import charges as charges_api
+from pars.web.api import complaint as complaint_api
 from pars.web.api import feed as feed_api
 from pars.web.api import partners as partners_api
 from pars.web.api import persons as persons_api
@@ -79,6 +80,7 @@ def create_app(app_pars: Pars) -> FastAPI:
     problems.install(app)
     app.include_router(auth_api.router)
     app.include_router(arrests_api.router)
+    app.include_router(complaint_api.router)
     app.include_router(persons_api.router)
     app.include_router(charges_api.router)
     app.include_router(agreements_api.router)
