@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
     session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    require_mfa: bool = Field(
+        default=True,
+        description="Staff screens ask for a TOTP second factor after the password (CJIS). "
+        "Only `pars demo` turns it off, for its own database.",
+    )
     lockout_threshold: int = Field(default=5, ge=1, le=5)
     lockout_minutes: int = Field(default=10, ge=10)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -59,6 +59,8 @@ _BATCH_COMMANDS = 64
 _BATCH_SPAN = timedelta(minutes=30)
 _SESSION_HOURS = (0, 4, 8, 12, 16, 20)  # arraignment court sessions, court time, at half past
 _NO_OUTSIDE_STORE = {"database_url": None, "encryption_keys": None, "audit_signing_key": None}
+# The demo's printed logins work with a password alone; its sign-in page says two-factor is off.
+_DEMO_ONLY = {"require_mfa": False}
 S, R = ArrestState, CustodyReason
 
 
@@ -81,7 +83,9 @@ def run_demo(
     demo_dir = Path(settings.data_dir) / "demo"
     if settings.database_url or settings.encryption_keys:
         print("pars demo: ignoring PARS_DATABASE_URL, PARS_ENCRYPTION_KEYS", file=sys.stderr)
-    demo_settings = settings.model_copy(update={"data_dir": demo_dir} | _NO_OUTSIDE_STORE)
+    demo_settings = settings.model_copy(
+        update={"data_dir": demo_dir} | _NO_OUTSIDE_STORE | _DEMO_ONLY
+    )
     demo_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         (demo_dir / f"pars.db{suffix}").unlink(missing_ok=True)
@@ -115,7 +119,14 @@ def run_demo(
 
         configure(demo_settings.log_format, demo_settings.log_level)  # as `pars serve` does
         app = create_app(Pars(demo_settings, keys=keys))
-        uvicorn.run(app, host=host, port=port, log_level=demo_settings.log_level, access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=demo_settings.log_level,
+            access_log=False,
+            log_config=None,
+        )
     return 0
 
 

@@ -20,12 +20,15 @@ from pars.domain.errors import (
 )
 from pars.domain.roles import Role, Step, may
 from pars.services.app import Pars, Principal
+from pars.store.accounts import UserRecord
 from pars.store.uow import AuditEntry
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "add_user",
     "authenticate",
+    "check_password",
+    "hash_password",
     "issue_token",
     "login",
     "require",
@@ -106,6 +109,15 @@ def issue_token(pars: Pars, username: str) -> str:
 def login(pars: Pars, username: str, password: str) -> str:
     """Exchange a password for a token. After `lockout_threshold` failures in a row the account
     is locked for `lockout_minutes`; every attempt is audited."""
+    user = check_password(pars, username, password)
+    return _new_token(pars, user.id)
+
+
+def check_password(pars: Pars, username: str, password: str) -> UserRecord:
+    """The user, if the password is theirs and the account is neither locked nor disabled;
+    otherwise Unauthenticated. Counts failures towards the lock-out and audits every attempt
+    (`account:login:failure` / `account:login:success`): the API's logon and the screens'
+    first factor both go through here."""
     now = pars.clock.now()
     s = pars.settings
     with pars.uow() as uow:
@@ -169,7 +181,12 @@ def login(pars: Pars, username: str, password: str) -> str:
         uow.users.update(user.id, failed_logins=0, locked_until=None)
         uow.audit(AuditEntry(username, "account:login:success", "success", user.role))
         uow.commit()
-    return _new_token(pars, user.id)
+    return user
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of the password (slow by design: call it outside a transaction)."""
+    return _hasher.hash(password)
 
 
 def _verify(hashed: str, password: str) -> bool:

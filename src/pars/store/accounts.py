@@ -23,6 +23,10 @@ class UserRecord:
     locked_until: datetime | None
     disabled: bool
     owner: str | None = None
+    totp_secret: bytes | None = None  # encrypted; see services.second_factor
+    totp_last_step: int | None = None
+    mfa_enrolled_at: datetime | None = None
+    failed_second_factor: int = 0
 
 
 class UserRepository:
@@ -53,6 +57,12 @@ class UserRepository:
 
     def update(self, user_id: int, **values: Any) -> None:
         self._conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+
+    def revoke_tokens(self, user_id: int) -> None:
+        """Revoke every API token of the user (sign out everywhere, disable)."""
+        self._conn.execute(
+            sa.update(api_tokens).where(api_tokens.c.user_id == user_id).values(revoked=True)
+        )
 
     def add_token(self, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
         self._conn.execute(
@@ -97,6 +107,10 @@ def _user(row: Any) -> UserRecord:
         locked_until=row["locked_until"],
         disabled=bool(row["disabled"]),
         owner=row["owner"],
+        totp_secret=row["totp_secret"],
+        totp_last_step=row["totp_last_step"],
+        mfa_enrolled_at=row["mfa_enrolled_at"],
+        failed_second_factor=row["failed_second_factor"],
     )
 
 

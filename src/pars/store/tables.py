@@ -110,6 +110,42 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # For staff who speak for one of the system's owners (approve, suspend, revoke agreements).
     sa.Column("owner", sa.String(40)),
+    # The TOTP second factor: the secret (encrypted with the key ring), the last time step a
+    # code was accepted for (a code is single-use), and when it was enrolled.
+    sa.Column("totp_secret", sa.LargeBinary),
+    sa.Column("totp_last_step", sa.BigInteger),
+    sa.Column("mfa_enrolled_at", UTCDateTime),
+    # Wrong second-factor codes in a row; its own count, since a right password resets
+    # `failed_logins` and must not give a code-guesser fresh tries.
+    sa.Column("failed_second_factor", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Signed-in staff screens: one row per browser session. Only the SHA-256 of the cookie is kept.
+# `stage` is "password" (first factor done, second pending), "enrol" (must enrol a second
+# factor first) or "full"; `pending_secret` is a TOTP secret being enrolled (encrypted).
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(10), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("pending_secret", sa.LargeBinary),
+)
+
+# Single-use recovery codes for the second factor (SHA-256 of each; the codes are random).
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
 )
 
 api_tokens = sa.Table(

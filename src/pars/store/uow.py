@@ -19,6 +19,7 @@ from pars.store.audit import AuditRow, append_rows
 from pars.store.engine import READ_ONLY, write_turn
 from pars.store.identity import IdentityRepository
 from pars.store.relay import DeliveryRepository
+from pars.store.sessions import SessionRepository
 from pars.store.sharing import SharingRepository
 from pars.store.tables import outbox
 
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.persons = PersonRepository(self.conn)
         self.identity = IdentityRepository(self.conn)
         self.users = UserRepository(self.conn)
+        self.sessions = SessionRepository(self.conn)
         self.sharing = SharingRepository(self.conn)
         self.deliveries = DeliveryRepository(self.conn)
         self._audit: list[AuditEntry] = []

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import pars
 from pars.services.app import Pars
 from pars.store.engine import alembic_config
-from pars.web import problems
+from pars.web import problems, screens
 from pars.web.api import BODY_MODELS
 from pars.web.api import agreements as agreements_api
 from pars.web.api import arrests as arrests_api
@@ -73,7 +73,7 @@ def create_app(app_pars: Pars) -> FastAPI:
         version=pars.__version__,
         summary="Preliminary Arraignment Reporting System",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # self-hosted Swagger UI at /docs: pars.web.screens.apidocs
         redoc_url=None,
     )
     app.state.pars = app_pars
@@ -113,6 +113,7 @@ def create_app(app_pars: Pars) -> FastAPI:
             )
         return JSONResponse({"status": "ready", "schema": current})
 
+    screens.install(app)
     app.add_middleware(AccessLog)
 
     def openapi() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""One place that turns errors into RFC 9457 problem details (`application/problem+json`)."""
+"""One place that turns errors into RFC 9457 problem details (`application/problem+json`), or,
+for the staff screens and other pages, into an HTML error page or HTMX fragment."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,7 +25,7 @@ from pars.domain.errors import (
     Unauthenticated,
 )
 
-__all__ = ["BadRequest", "install", "pointer", "problem"]
+__all__ = ["BadRequest", "install", "pointer", "problem", "wants_html"]
 
 log = structlog.get_logger("pars.web")
 PROBLEM_JSON = "application/problem+json"
@@ -38,9 +39,28 @@ class BadRequest(Exception):
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
 
 
+# Paths that always answer JSON, whatever the Accept header says.
+_JSON_ONLY = ("/api/", "/openapi.json", "/healthz", "/readyz")
+
+
+def wants_html(request: Request) -> bool:
+    """Whether an error should be a page (or an HTMX fragment) rather than problem+json: never
+    under /api/; otherwise unless the client asks for JSON and not for HTML."""
+    if request.url.path.startswith(_JSON_ONLY):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept or "json" not in accept
+
+
 def problem(
     request: Request, status: int, slug: str, title: str, detail: str, **extra: Any
-) -> JSONResponse:
+) -> Response:
+    """The error as RFC 9457 problem details, or, for a screen, as the error page the screens
+    install (`app.state.error_page`) with the same status, title and detail."""
+    render = getattr(request.app.state, "error_page", None)
+    if render is not None and wants_html(request):
+        response: Response = render(request, status, slug, title, detail, extra)
+        return response
     body = {
         "type": f"/problems/{slug}",
         "title": title,
@@ -85,7 +105,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         status, slug = next(
             ((st, sl) for cls, st, sl in _DOMAIN_STATUS if isinstance(exc, cls)), (400, "refused")
         )
@@ -103,11 +123,11 @@ def install(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(BadRequest)
-    async def _bad(request: Request, exc: BadRequest) -> JSONResponse:
+    async def _bad(request: Request, exc: BadRequest) -> Response:
         return problem(request, exc.status, exc.slug, exc.title, exc.detail)
 
     @app.exception_handler(ValidationError)
-    async def _body(request: Request, exc: ValidationError) -> JSONResponse:
+    async def _body(request: Request, exc: ValidationError) -> Response:
         errors = validation_errors(exc)
         return problem(
             request,
@@ -119,7 +139,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _params(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _params(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for e in exc.errors():
             loc = list(e.get("loc", ()))
@@ -136,12 +156,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
-    async def _db(request: Request, exc: sqlalchemy.exc.OperationalError) -> JSONResponse:
+    async def _db(request: Request, exc: sqlalchemy.exc.OperationalError) -> Response:
         log.error("database unavailable", error=type(exc.orig).__name__)
         resp = problem(
             request,
@@ -154,7 +174,7 @@ def install(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # The exception text could carry data; log its type and location only.
         log.error("unhandled error", error=type(exc).__name__, path=request.url.path)
         return problem(

@@ -1,0 +1,42 @@
+"""The staff screens: server-rendered pages (Jinja2 + HTMX, USWDS), one module per job.
+
+How to add a screen (see docs/screens.md):
+
+    # web/screens/charging.py
+    router = screen_router()                       # CSRF checked on every POST, in one place
+
+    @router.get("/charging")
+    async def queue(request: Request, who: Annotated[Principal, Depends(role(Role.PROSECUTOR))]):
+        items = await run_in_threadpool(service_handler, pars, who)   # the API's handler
+        return page(request, "charging/queue.html", {"items": items})
+
+then add the router to `ROUTERS` below and the route to tests/web/test_routes.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from pars.web.screens import admin, apidocs, home, signin
+from pars.web.screens.errors import error_page
+from pars.web.screens.render import page, screen_router
+from pars.web.screens.security import SecurityHeaders
+from pars.web.screens.session import Staff, role, session_at
+
+__all__ = ["ROUTERS", "Staff", "install", "page", "role", "screen_router", "session_at"]
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+ROUTERS = [signin.router, home.router, admin.router, apidocs.router]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the static files, add the screens' routes and security headers, and make the
+    one error handler render pages for them."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    app.state.error_page = error_page
+    app.add_middleware(SecurityHeaders)

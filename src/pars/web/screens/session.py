@@ -1,0 +1,98 @@
+"""Who is signed in: dependencies for screen routes.
+
+    @router.get("/charging")
+    def charging(request: Request, who: Annotated[Principal, Depends(role(Role.PROSECUTOR))]): ...
+
+`role(*roles)` gives the signed-in Principal, sends anyone signed out to /signin (an HTMX
+request gets a 401 fragment instead), and refuses other roles with the 403 page and an audit
+row (`page:forbidden`). `Staff` is the same without a role check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from pars.domain.errors import Forbidden, Unauthenticated
+from pars.domain.roles import Role
+from pars.services import staff_sessions as ss
+from pars.services.app import Pars, Principal
+from pars.store.uow import AuditEntry
+from pars.web.deps import get_pars
+from pars.web.screens.security import SESSION_COOKIE
+
+__all__ = ["ALL_STAGES", "Staff", "StaffSessionDep", "any_session", "role", "session_at"]
+
+ALL_STAGES = frozenset({ss.PASSWORD, ss.ENROL, ss.FULL})
+_UNSET = object()
+
+
+async def any_session(request: Request) -> ss.StaffSession | None:
+    """The request's session at any stage, or None; read once per request."""
+    cached = getattr(request.state, "staff_session", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    pars: Pars = request.app.state.pars
+    cookie = request.cookies.get(SESSION_COOKIE)
+    found: ss.StaffSession | None = None
+    if cookie:
+        try:
+            found = await run_in_threadpool(ss.current, pars, cookie, ALL_STAGES)
+        except Unauthenticated as e:
+            request.state.session_problem = str(e)
+    request.state.staff_session = found
+    return found
+
+
+def session_at(
+    *stages: str,
+) -> Callable[[Request], Coroutine[Any, Any, ss.StaffSession]]:
+    """A dependency: the session if it is at one of `stages`; else Unauthenticated (which the
+    error handler turns into a redirect to /signin)."""
+    wanted = frozenset(stages)
+
+    async def dependency(request: Request) -> ss.StaffSession:
+        session = await any_session(request)
+        if session is None:
+            raise Unauthenticated(getattr(request.state, "session_problem", "sign in to continue"))
+        if session.stage not in wanted:
+            raise Unauthenticated("finish signing in first")
+        return session
+
+    return dependency
+
+
+StaffSessionDep = Annotated[ss.StaffSession, Depends(session_at(ss.FULL))]
+
+
+async def _staff(session: StaffSessionDep) -> Principal:
+    return session.principal
+
+
+Staff = Annotated[Principal, Depends(_staff)]
+
+
+def role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency: the signed-in Principal if their role is one of `roles`; otherwise
+    Forbidden, after an audit row `page:forbidden` naming the path."""
+    allowed = frozenset(roles)
+
+    async def dependency(
+        request: Request, who: Staff, pars: Annotated[Pars, Depends(get_pars)]
+    ) -> Principal:
+        if who.role not in allowed:
+            entry = AuditEntry(
+                who.username,
+                "page:forbidden",
+                "denied",
+                who.role,
+                details={"path": request.url.path},
+            )
+            await run_in_threadpool(pars.audit_now, entry)
+            raise Forbidden(f"this page is not for the {who.role.replace('_', ' ')} role")
+        return who
+
+    return dependency
