@@ -52,6 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=settings.log_level,
         access_log=False,  # the app logs each request itself, without query strings
+        log_config=None,  # uvicorn's loggers go through pars.logs: no raw tracebacks
     )
     return 0
 

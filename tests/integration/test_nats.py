@@ -1,5 +1,5 @@
 """NATS JetStream delivery against a real `nats-server` that the tests start on a free port:
-messages arrive in commit order with `Nats-Msg-Id` = `<partner-id>.<CloudEvent id>`, every
+messages arrive in commit order with `Nats-Msg-Id` = `<partner>.<agreement>.<CloudEvent id>`, every
 partner gets its own copy; the server is stopped during submissions and nothing is lost; a
 publish whose acknowledgement was lost is published again under the same id and the stream keeps
 one copy."""
@@ -29,7 +29,13 @@ from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
 from pars.services.inputs import ArrestIn
-from pars.services.nats import JetStreamPublisher, PublishFailed, deliver_nats, shared_publisher
+from pars.services.nats import (
+    JetStreamPublisher,
+    PublishFailed,
+    deliver_nats,
+    message_id,
+    shared_publisher,
+)
 from pars.services.relay import relay_once
 from tests.conftest import rows
 from tests.factories import active_agreement, arrest_body
@@ -182,6 +188,10 @@ def _queued_event_ids(pars: Pars) -> list[str]:
     return [d["event_id"] for d in rows(pars, "deliveries")]  # rows are in id (commit) order
 
 
+def _message_ids(pars: Pars) -> list[str]:
+    return [message_id(d) for d in rows(pars, "deliveries")]
+
+
 def test_delivered_in_order_with_the_event_id(pars: Pars, clock: FakeClock, nats_url: str) -> None:
     partner_id = _partner_and_agreement(pars)
     subjects = [_submit(pars) for _ in range(3)]
@@ -193,9 +203,9 @@ def test_delivered_in_order_with_the_event_id(pars: Pars, clock: FakeClock, nats
     got = _read(nats_url, partner_id)
     assert [m["event"]["subject"] for m in got] == subjects
     assert [m["event"]["id"] for m in got] == _queued_event_ids(pars)
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _message_ids(pars)
     for m in got:
         assert m["subject"] == f"pars.partner.{partner_id}.pars.arrest.submitted"
-        assert m["headers"]["Nats-Msg-Id"] == f"{partner_id}.{m['event']['id']}"
         assert m["event"]["type"] == "pars.arrest.submitted"
         assert "ssn" not in m["event"]["data"]["person"] and "victims" not in m["event"]["data"]
     statuses = {(d["status"], d["transport"]) for d in rows(pars, "deliveries")}
@@ -238,7 +248,7 @@ def test_server_outage_loses_nothing_and_keeps_order(
     assert len(ids) == len(set(ids))  # exactly once per id
     assert ids == _queued_event_ids(pars)  # every event, in commit order
     assert [m["event"]["subject"] for m in got] == before + during + after
-    assert all(m["headers"]["Nats-Msg-Id"] == f"{partner_id}.{m['event']['id']}" for m in got)
+    assert all(m["headers"]["Nats-Msg-Id"] in _message_ids(pars) for m in got)
     assert {d["status"] for d in rows(pars, "deliveries")} == {"delivered"}
     failed = [a for a in rows(pars, "audit_log") if a["action"] == "nats:failed"]
     assert len(failed) >= 2
@@ -268,9 +278,7 @@ def test_lost_ack_is_republished_under_the_same_id_without_a_duplicate(
     assert sent[0] == sent[1]  # the retry carries the same message id
     got = _read(nats_url, partner_id)
     assert [m["event"]["subject"] for m in got] == [first, second]  # one copy each
-    assert [m["headers"]["Nats-Msg-Id"] for m in got] == [
-        f"{partner_id}.{e}" for e in _queued_event_ids(pars)
-    ]
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _message_ids(pars)
 
     async def stored() -> int:
         nc = await nats.connect(nats_url)
@@ -311,9 +319,7 @@ def test_real_ack_timeout_on_a_paused_server_is_retried_without_a_duplicate(
     _drain(pars, clock, publisher)
     got = _read(nats_server.url, partner_id)
     assert [m["event"]["subject"] for m in got] == [first, second]  # the retry was a duplicate
-    assert [m["headers"]["Nats-Msg-Id"] for m in got] == [
-        f"{partner_id}.{e}" for e in _queued_event_ids(pars)
-    ]
+    assert [m["headers"]["Nats-Msg-Id"] for m in got] == _message_ids(pars)
 
 
 def test_an_existing_stream_is_brought_up_to_date_keeping_its_limits(

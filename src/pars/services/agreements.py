@@ -328,3 +328,18 @@ def partner_deliveries(
     return [
         {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows
     ]
+
+
+def quarantined(
+    pars: Pars, who: Principal, partner_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Items the relay or a transport set aside because they could not be processed (the
+    error's class only, never its text), newest first: for one partner, or all of them."""
+    require_role(pars, who, _READ, "read quarantined deliveries")
+    with pars.reader() as uow:
+        if partner_id is not None and uow.sharing.partner(partner_id) is None:
+            raise NotFound(f"no partner {partner_id[:40]!r}")
+        rows = uow.deliveries.quarantined(partner_id, limit)
+    return [
+        {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows
+    ]

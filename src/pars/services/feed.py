@@ -56,15 +56,18 @@ def serve(
                 agreements[key] = uow.sharing.get(*key)
             agreement = agreements[key]
             reason = in_force_reason(agreement, pars, now)
+            again = row["status"] == "delivered"  # a re-read from an older cursor
             if reason is not None or agreement is None or row["payload"] is None:
-                withheld.setdefault((reason or "no payload", *key), []).append(row["id"])
+                if not again:  # an item that left once is never counted as withheld
+                    withheld.setdefault((reason or "no payload", *key), []).append(row["id"])
                 continue
             payload = dict(row["payload"])
             # The policy may have tightened since the item was queued: filter again.
             payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
             # Write-ahead: the disclosure is on the log in this transaction, before it leaves.
+            # Served again, it leaves again: a disclosure, but not a new item.
             entry, salt = disclosure(
-                "disclosure:delivered",
+                "disclosure:redelivered" if again else "disclosure:delivered",
                 partner,
                 agreement,
                 row["subject"],
@@ -77,13 +80,15 @@ def serve(
             served.append(row["id"])
         uow.deliveries.mark_delivered(served, now)
         for (reason, agreement_id, version), ids in withheld.items():
-            uow.deliveries.withhold(ids, reason, now)
+            count = uow.deliveries.withhold(ids, reason, now)
+            if not count:
+                continue
             uow.audit(
                 withheld_entry(
                     partner_actor(partner),
                     partner["id"],
                     (agreement_id, version),
-                    len(ids),
+                    count,
                     reason,
                     first=ids[0],
                     last=ids[-1],

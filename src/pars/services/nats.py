@@ -26,7 +26,7 @@ import concurrent.futures
 import contextlib
 import json
 import threading
-from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import nats
@@ -38,7 +38,7 @@ from nats.js.errors import NotFoundError
 
 from pars.config import Settings
 from pars.services.app import Pars
-from pars.services.push import prepare, record_result
+from pars.services.push import isolated, prepare, record_result
 
 __all__ = [
     "SUBJECTS",
@@ -93,8 +93,9 @@ class JetStreamPublisher:
                 self._publish(subject, headers, body, timeout), self._loop
             )
             try:
-                # Connecting, checking the stream and the publish each wait at most `timeout`.
-                future.result(timeout * 4 + 1)
+                # Connecting, checking the stream and the publish each wait at most `timeout`, and
+                # all of it at most four times that: the caller bounds it by the agreement's end.
+                future.result(timeout * 4)
             except concurrent.futures.TimeoutError as e:
                 future.cancel()
                 raise PublishFailed("TimeoutError: no acknowledgement") from e
@@ -186,9 +187,8 @@ def shared_publisher(settings: Settings) -> JetStreamPublisher:
 
 def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
     """One round: try the due head item of every partner; returns how many were tried."""
-    now = pars.clock.now()
     with pars.reader() as uow:
-        heads = uow.deliveries.push_heads(now, "nats")
+        heads = uow.deliveries.push_heads(pars.clock.now(), "nats")
     if not heads:
         return 0
     if publisher is None:
@@ -196,19 +196,20 @@ def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
             return 0  # not configured: the items wait in the queue
         publisher = shared_publisher(pars.settings)
     for item in heads:
-        _try(pars, item, publisher, now)
+        isolated(pars, item, "nats", partial(_try, pars, item, publisher))
     return len(heads)
 
 
 def message_id(item: dict[str, Any]) -> str:
-    """`<partner-id>.<event-id>`: the same on every retry of one partner's copy, so JetStream
-    drops a republished duplicate; different per partner, because the duplicate window covers
-    the whole stream and would otherwise keep only the first partner's copy of each event."""
-    return f"{item['partner_id']}.{item['event_id']}"
+    """`<partner-id>.<agreement-id>.<event-id>`: the same on every retry of one agreement's
+    copy, so JetStream drops a republished duplicate; different per partner and agreement,
+    because the duplicate window covers the whole stream and would otherwise keep only the
+    first copy of each event."""
+    return f"{item['partner_id']}.{item['agreement_id']}.{item['event_id']}"
 
 
-def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) -> None:
-    ready = prepare(pars, item, "nats", now)
+def _try(pars: Pars, item: dict[str, Any], publish: Publisher) -> None:
+    ready = prepare(pars, item, "nats")
     if ready is None:
         return
     body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -218,7 +219,8 @@ def _try(pars: Pars, item: dict[str, Any], publish: Publisher, now: datetime) ->
             subject_for(item["partner_id"], item["event_type"]),
             headers,
             body,
-            pars.settings.webhook_timeout_seconds,
+            # Connecting and publishing must end before the agreement does (see `__call__`).
+            ready.timeout(pars.settings.webhook_timeout_seconds) / 4,
         )
         error = None
     except (PublishFailed, OSError) as e:

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+
+from pars.logs import error_name
 from pars.services.app import Pars
 from pars.services.disclosure import disclosure, partner_actor, with_receipt, withheld
 from pars.services.relay import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
-from pars.store.uow import AuditEntry
+from pars.store.uow import AuditEntry, SqlUnitOfWork
 
-__all__ = ["Prepared", "backoff", "prepare", "record_result"]
+__all__ = ["Prepared", "backoff", "isolated", "prepare", "record_result", "stop"]
 
+_log = structlog.get_logger("pars.push")
 _BASE = timedelta(seconds=2)
 _CAP = timedelta(hours=1)
 _JITTER = random.Random()  # noqa: S311 - spreads retries; not a secret
@@ -37,17 +41,25 @@ class Prepared:
     agreement: Agreement
     partner: dict[str, Any]
     payload: dict[str, Any]
+    at: datetime  # the instant the agreement was checked, right before the send
+    seconds_left: float  # of the agreement's term: no send may start after it
+
+    def timeout(self, configured: float) -> float:
+        """How long the send may take: never past the agreement's end."""
+        return max(0.001, min(configured, self.seconds_left))
 
 
 def prepare(
     pars: Pars,
     item: dict[str, Any],
     transport: str,
-    now: datetime,
     refuse: Callable[[Agreement, dict[str, Any]], str | None] = lambda a, p: None,
 ) -> Prepared | None:
     """The item ready to send, with the attempt audited; or None after withholding it because
-    the agreement may no longer disclose (or `refuse` names a reason, e.g. no webhook URL)."""
+    the agreement may no longer disclose (or `refuse` names a reason, e.g. no webhook URL).
+    The agreement is checked at this instant, not at the start of the round: a round can take
+    long (a partner that times out), and a retry after the end must never go."""
+    now = pars.clock.now()
     with pars.uow() as uow:
         agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
         partner = uow.sharing.partner(item["partner_id"]) or {}
@@ -55,9 +67,7 @@ def prepare(
         if reason is None and agreement is not None:
             reason = refuse(agreement, partner)
         if reason is not None or agreement is None:
-            reason = reason or "agreement missing"
-            uow.deliveries.withhold([item["id"]], reason, now)
-            uow.audit(withheld("relay", item["partner_id"], None, 1, reason))
+            stop(uow, item, reason or "agreement missing", now)
             uow.commit()
             return None
         payload = dict(item["payload"])
@@ -81,7 +91,68 @@ def prepare(
         uow.audit(entry)
         uow.commit()
         payload = with_receipt(payload, uow.leaves[0], salt)
-    return Prepared(agreement, partner, payload)
+    return Prepared(agreement, partner, payload, now, (agreement.ends_at - now).total_seconds())
+
+
+def stop(uow: SqlUnitOfWork, item: dict[str, Any], reason: str, now: datetime) -> None:
+    """An item that may no longer go: withheld if it never left; if an earlier try already
+    sent it, its retries stop (it was disclosed then, so it is not counted as withheld)."""
+    if item["attempts"] == 0:
+        if uow.deliveries.withhold([item["id"]], reason, now):
+            uow.audit(withheld("relay", item["partner_id"], None, 1, reason))
+        return
+    uow.deliveries.stop_retries([item["id"]], reason, now)
+    uow.audit(
+        AuditEntry(
+            "relay",
+            "delivery:retries_stopped",
+            "success",
+            "partner",
+            item["partner_id"],
+            {"delivery": item["id"], "reason": reason, "attempts": item["attempts"]},
+        )
+    )
+
+
+def isolated(pars: Pars, item: dict[str, Any], transport: str, attempt: Callable[[], None]) -> None:
+    """`attempt()` for one item; if it fails in a way the transport does not handle (a payload
+    that does not serialise, a constraint error), the item is quarantined, so that the other
+    partners' items, and this partner's next ones, still go. A database that is down fails
+    the quarantine too, and the round with it (the relay tries again)."""
+    try:
+        attempt()
+    except Exception as e:
+        error = error_name(e)
+        _log.error("delivery quarantined", stage=transport, delivery=item["id"], error=error)
+        now = pars.clock.now()
+        with pars.uow() as uow:
+            uow.deliveries.set_aside(item["id"], now)
+            uow.deliveries.quarantine(
+                {
+                    "stage": transport,
+                    "outbox_seq": item["outbox_seq"],
+                    "event_id": item["event_id"],
+                    "delivery_id": item["id"],
+                    "partner_id": item["partner_id"],
+                    "agreement_id": item["agreement_id"],
+                    "agreement_version": item["agreement_version"],
+                    "error": error[:120],
+                    "at": now,
+                }
+            )
+            uow.audit(
+                AuditEntry(
+                    "relay",
+                    "delivery:quarantined",
+                    "failure",
+                    "partner",
+                    item["partner_id"],
+                    {"stage": transport, "delivery": item["id"], "error": error},
+                    agreement_id=item["agreement_id"],
+                    agreement_version=item["agreement_version"],
+                )
+            )
+            uow.commit()
 
 
 def record_result(

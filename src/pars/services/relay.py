@@ -9,14 +9,17 @@ check the agreement again at the moment of sending.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
 
 from pars.domain.arrest import Arrest
+from pars.logs import error_name
 from pars.services.app import Pars
 from pars.services.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
@@ -58,11 +61,21 @@ def _record(
 
 
 def relay_once(pars: Pars, batch: int = 500) -> int:
-    """Relay up to `batch` outbox events; returns how many were relayed."""
-    now = pars.clock.now()
+    """Relay up to `batch` outbox events; returns how many were relayed. If the batch fails as
+    a whole, it is done again item by item, and whatever fails on its own (a projection, a
+    constraint) is quarantined, so that one bad row never holds back the others."""
     with pars.reader() as reader:
         if not reader.deliveries.has_pending():
             return 0  # idle: no write transaction, so no write lock taken
+    try:
+        return _relay(pars, batch, isolate=False)
+    except Exception as e:
+        _log.warning("relay batch failed; relaying it item by item", error=error_name(e))
+        return _relay(pars, batch, isolate=True)
+
+
+def _relay(pars: Pars, batch: int, isolate: bool) -> int:
+    now = pars.clock.now()
     with pars.uow() as uow:
         cursor = uow.deliveries.cursor()
         rows = uow.deliveries.pending(cursor, batch)
@@ -70,19 +83,27 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
             uow.commit()
             return 0
         # Every active agreement version (a renewal's old version stays active to its end);
-        # the projection decides, to the second.
-        agreements = uow.sharing.active()
+        # the projection decides, to the second. Newest version first: an event goes once to
+        # each agreement, under the newest version that may carry it.
+        agreements = sorted(uow.sharing.active(), key=lambda a: (a.id, -a.version))
         # Whether each may disclose now is the same for every event of the batch.
         reasons = {(a.id, a.version): in_force_reason(a, pars, now) for a in agreements}
-        queue: list[dict[str, Any]] = []
-        withheld: list[dict[str, Any]] = []
         covered = [r for r in rows if any(r["type"] in a.event_types for a in agreements)]
         # The arrests of the whole batch, each at its event's version, in one query.
         arrests = uow.arrests.at_versions([(r["subject"], r["arrest_version"]) for r in covered])
+        out = _Batch(uow, now, isolate)
         for row in rows:
-            covering = [a for a in agreements if row["type"] in a.event_types]
-            at = (row["subject"], row["arrest_version"])
-            record = _record(uow, arrests.get(at), row) if covering else None
+            versions: dict[str, list[Agreement]] = {}
+            for a in agreements:
+                if row["type"] in a.event_types:
+                    versions.setdefault(a.id, []).append(a)
+            if not versions:
+                continue
+            found = arrests.get((row["subject"], row["arrest_version"]))
+            try:
+                record = out.guard(row, None, partial(_record, uow, found, row))
+            except _Quarantined:
+                continue
             if record is None:
                 continue
             event = Event(
@@ -94,46 +115,11 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
                 row["arrest_version"],
                 record,
             )
-            for a in covering:
-                base = {
-                    "partner_id": a.partner, "agreement_id": a.id,
-                    "agreement_version": a.version, "event_id": row["id"],
-                    "outbox_seq": row["seq"], "event_type": row["type"],
-                    "subject": row["subject"], "created_at": now,
-                    "transport": a.transport.value,
-                }  # fmt: skip
-                payload = project(a, event, now, pars.policy)
-                reason = reasons[(a.id, a.version)]
-                if payload is not None:
-                    push = a.transport is not Transport.FEED
-                    queue.append(
-                        {
-                            **base,
-                            "status": "queued",
-                            "payload": payload,
-                            "next_attempt_at": now if push else None,
-                        }
-                    )
-                elif reason is not None and a.starts_at <= row["time"] < a.ends_at:
-                    # Committed while the agreement was in force, relayed after it stopped:
-                    # recorded as withheld, so the count of what was not sent is honest.
-                    withheld.append(
-                        {
-                            **base,
-                            "status": "withheld",
-                            "withheld_at": now,
-                            "withheld_reason": reason[:120],
-                        }
-                    )
-        uow.deliveries.enqueue(queue)
-        uow.deliveries.enqueue(withheld)
-        by_agreement: dict[tuple[str, str, int], int] = {}
-        for item in withheld:
-            key = (item["partner_id"], item["agreement_id"], item["agreement_version"])
-            by_agreement[key] = by_agreement.get(key, 0) + 1
-        for (partner_id, agreement_id, version), count in by_agreement.items():
-            reason = "agreement not in force when relayed"
-            uow.audit(withheld_entry("relay", partner_id, (agreement_id, version), count, reason))
+            for candidates in versions.values():
+                make = partial(_item, pars, candidates, event, row, now, reasons)
+                with contextlib.suppress(_Quarantined):
+                    out.add(row, candidates[0], make)
+        out.finish()
         uow.deliveries.set_cursor(rows[-1]["seq"])
         uow.audit(
             AuditEntry(
@@ -141,16 +127,147 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
                 "relay:batch",
                 details={
                     "events": len(rows),
-                    "queued": len(queue),
-                    "withheld": len(withheld),
+                    "queued": out.queued,
+                    "withheld": out.withheld,
+                    "quarantined": out.quarantined,
                     "last_seq": rows[-1]["seq"],
                 },
             )
         )
         uow.commit()
-    if queue:
+    if out.queued:
         pars.queue_generation += 1  # wakes the SSE streams of this process
     return len(rows)
+
+
+def _item(
+    pars: Pars,
+    versions: list[Agreement],
+    event: Event,
+    row: dict[str, Any],
+    now: datetime,
+    reasons: dict[tuple[str, int], str | None],
+) -> dict[str, Any] | None:
+    """The delivery row of one event for one agreement: queued under the newest version whose
+    projection carries it; withheld if it was committed while a version was in force that no
+    longer is; None if it was never due."""
+    for a in versions:
+        payload = project(a, event, now, pars.policy)
+        if payload is not None:
+            push = a.transport is not Transport.FEED
+            status = {
+                "status": "queued",
+                "payload": payload,
+                "next_attempt_at": now if push else None,
+            }
+            return {**_base(a, row, now), **status}
+    for a in versions:
+        reason = reasons[(a.id, a.version)]
+        if reason is not None and a.starts_at <= row["time"] < a.ends_at:
+            # Committed while the agreement was in force, relayed after it stopped: recorded
+            # as withheld, so the count of what was not sent is honest.
+            status = {"status": "withheld", "withheld_at": now, "withheld_reason": reason[:120]}
+            return {**_base(a, row, now), **status}
+    return None
+
+
+def _base(a: Agreement, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "partner_id": a.partner, "agreement_id": a.id, "agreement_version": a.version,
+        "event_id": row["id"], "outbox_seq": row["seq"], "event_type": row["type"],
+        "subject": row["subject"], "created_at": now, "transport": a.transport.value,
+    }  # fmt: skip
+
+
+class _Quarantined(Exception):
+    """An item was set aside; the caller goes on with the next."""
+
+
+class _Batch:
+    """The delivery rows of one relay batch. Normally they are collected and inserted together;
+    in isolation each is inserted under its own savepoint, and what fails is quarantined."""
+
+    def __init__(self, uow: SqlUnitOfWork, now: datetime, isolate: bool) -> None:
+        self.uow, self.now, self.isolate = uow, now, isolate
+        self.rows: list[dict[str, Any]] = []
+        self.queued = self.withheld = self.quarantined = 0
+        self._withheld_by: dict[tuple[str, str, int], int] = {}
+
+    def guard(self, row: dict[str, Any], a: Agreement | None, work: Callable[[], Any]) -> Any:
+        """`work()`; in isolation, a failure quarantines the item and raises _Quarantined."""
+        if not self.isolate:
+            return work()
+        try:
+            with self.uow.conn.begin_nested():
+                return work()
+        except Exception as e:
+            self._quarantine(row, a, e)
+            raise _Quarantined from None
+
+    def add(
+        self, row: dict[str, Any], a: Agreement, make: Callable[[], dict[str, Any] | None]
+    ) -> None:
+        def insert() -> dict[str, Any] | None:
+            item = make()
+            if item is not None and self.isolate:
+                self.uow.deliveries.enqueue([item])
+            return item
+
+        item = self.guard(row, a, insert)
+        if item is None:
+            return
+        if not self.isolate:
+            self.rows.append(item)
+        if item["status"] == "queued":
+            self.queued += 1
+        else:
+            self.withheld += 1
+            key = (item["partner_id"], item["agreement_id"], item["agreement_version"])
+            self._withheld_by[key] = self._withheld_by.get(key, 0) + 1
+
+    def _quarantine(self, row: dict[str, Any], a: Agreement | None, e: Exception) -> None:
+        self.quarantined += 1
+        error = error_name(e)
+        _log.error(
+            "relay item quarantined",
+            stage="relay",
+            event=row["id"],
+            agreement=None if a is None else f"{a.id}/v{a.version}",
+            error=error,
+        )
+        self.uow.deliveries.quarantine(
+            {
+                "stage": "relay",
+                "outbox_seq": row["seq"],
+                "event_id": row["id"],
+                "partner_id": None if a is None else a.partner,
+                "agreement_id": None if a is None else a.id,
+                "agreement_version": None if a is None else a.version,
+                "error": error,
+                "at": self.now,
+            }
+        )
+        self.uow.audit(
+            AuditEntry(
+                "relay",
+                "delivery:quarantined",
+                "failure",
+                None if a is None else "partner",
+                None if a is None else a.partner,
+                {"stage": "relay", "event": row["id"], "error": error},
+                agreement_id=None if a is None else a.id,
+                agreement_version=None if a is None else a.version,
+            )
+        )
+
+    def finish(self) -> None:
+        """Insert what was collected, and audit the withheld items per agreement."""
+        self.uow.deliveries.enqueue(self.rows)
+        for (partner_id, agreement_id, version), count in self._withheld_by.items():
+            reason = "agreement not in force when relayed"
+            self.uow.audit(
+                withheld_entry("relay", partner_id, (agreement_id, version), count, reason)
+            )
 
 
 def withhold_ended(pars: Pars) -> int:
@@ -168,9 +285,20 @@ def withhold_ended(pars: Pars) -> int:
     total = 0
     with pars.uow() as uow:
         for (agreement_id, version), reason in stopped.items():
-            count = uow.deliveries.withhold_agreement(agreement_id, version, reason, now)
-            total += count
-            uow.audit(withheld_entry("relay", None, (agreement_id, version), count, reason))
+            held, halted = uow.deliveries.withhold_agreement(agreement_id, version, reason, now)
+            total += held + halted
+            if held:
+                uow.audit(withheld_entry("relay", None, (agreement_id, version), held, reason))
+            if halted:
+                uow.audit(
+                    AuditEntry(
+                        "relay",
+                        "delivery:retries_stopped",
+                        details={"count": halted, "reason": reason},
+                        agreement_id=agreement_id,
+                        agreement_version=version,
+                    )
+                )
         uow.commit()
     return total
 
@@ -187,23 +315,35 @@ def relay_forever(
     failures = 0
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
+    steps: list[tuple[str, Callable[[], int]]] = [
+        ("relay", lambda: relay_once(pars)),
+        ("withhold", lambda: withhold_ended(pars)),
+        ("webhooks", lambda: deliver_webhooks(pars)),
+        ("nats", lambda: deliver_nats(pars) if pars.settings.nats_url else 0),
+    ]
     while not stop():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
+        moved, failed = 0, False
+        # Each step on its own: one that fails (a database outage, a log write that fails, in
+        # which case nothing was sent) must neither end the relay nor stop the other steps.
+        # Every step is a transaction, so it starts again where it stopped.
+        for name, step in steps:
+            try:
+                moved += step()
+            except Exception as e:
+                failed = True
+                _log.error("relay step failed; trying again", step=name, error=error_name(e))
         try:
-            moved = relay_once(pars)
-            withhold_ended(pars)
-            moved += deliver_webhooks(pars)
-            moved += deliver_nats(pars) if pars.settings.nats_url else 0
             if pars.clock.now() >= next_checkpoint:
                 maybe_checkpoint(pars)
                 next_checkpoint = pars.clock.now() + every
-            failures = 0
-        except Exception:
-            # A database outage (or a log write that fails: then nothing was sent) must not end
-            # the relay: every step is a transaction, so it starts again where it stopped.
+        except Exception as e:
+            failed = True
+            _log.error("relay step failed; trying again", step="checkpoint", error=error_name(e))
+        if failed:
             failures += 1
-            _log.exception("relay step failed; trying again", failures=failures)
             time.sleep(min(interval * 2**failures, 30.0))
             continue
+        failures = 0
         if not moved:
             pars.outbox_signal.wait(interval)

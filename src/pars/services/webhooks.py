@@ -18,11 +18,11 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pars.services.app import Pars
-from pars.services.push import prepare, record_result
+from pars.services.push import isolated, prepare, record_result
 from pars.sharing.agreements import Agreement
 
 __all__ = ["Sender", "deliver_webhooks", "http_post", "new_secret", "sign"]
@@ -62,29 +62,26 @@ def _secret(pars: Pars, partner: dict[str, Any]) -> str | None:
 
 def deliver_webhooks(pars: Pars, send: Sender = http_post) -> int:
     """One round: try the due head item of every partner; returns how many were tried."""
-    now = pars.clock.now()
     with pars.reader() as uow:
-        heads = uow.deliveries.push_heads(now, "webhook")
-    tried = 0
+        heads = uow.deliveries.push_heads(pars.clock.now(), "webhook")
     for item in heads:
-        tried += 1
-        _try(pars, item, send, now)
-    return tried
+        isolated(pars, item, "webhook", partial(_try, pars, item, send))
+    return len(heads)
 
 
-def _try(pars: Pars, item: dict[str, Any], send: Sender, now: datetime) -> None:
+def _try(pars: Pars, item: dict[str, Any], send: Sender) -> None:
     def refuse(agreement: Agreement, partner: dict[str, Any]) -> str | None:
         if not agreement.webhook_url or not _secret(pars, partner):
             return "no webhook URL or signing secret"
         return None
 
-    ready = prepare(pars, item, "webhook", now, refuse)
+    ready = prepare(pars, item, "webhook", refuse)
     if ready is None:
         return
     url, secret = ready.agreement.webhook_url, _secret(pars, ready.partner)
     assert url is not None and secret is not None  # checked by `refuse`
     body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(now.timestamp())
+    timestamp = int(ready.at.timestamp())
     headers = {
         "content-type": "application/json",
         "webhook-id": item["event_id"],
@@ -92,7 +89,7 @@ def _try(pars: Pars, item: dict[str, Any], send: Sender, now: datetime) -> None:
         "webhook-signature": sign(secret, item["event_id"], timestamp, body),
     }
     try:
-        status = send(url, headers, body, pars.settings.webhook_timeout_seconds)
+        status = send(url, headers, body, ready.timeout(pars.settings.webhook_timeout_seconds))
         error = None if 200 <= status < 300 else f"HTTP {status}"
     except OSError as e:  # refused, reset, DNS, timeout
         error = f"{type(e).__name__}: {str(e)[:200]}"

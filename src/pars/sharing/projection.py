@@ -55,13 +55,15 @@ def _shape(paths: frozenset[str]) -> dict[str, _Shape]:
             last = i == len(parts) - 1
             if part.endswith("[]"):
                 key = part[:-2]
-                item = node.setdefault(key, ([LEAF] if last else [{}]))
+                fresh: list[Any] = [LEAF] if last else [{}]
+                item: list[Any] = node.setdefault(key, fresh)
                 node = item[0]
             elif last:
                 node[part] = LEAF
             else:
                 node = node.setdefault(part, {})
-    return _freeze(root)
+    shape: dict[str, _Shape] = _freeze(root)
+    return shape
 
 
 def _freeze(node: Any) -> Any:

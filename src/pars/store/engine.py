@@ -29,7 +29,10 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,  # a database error's message must not carry record data
+            **kwargs,
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -56,7 +59,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("pool_size", 40)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 1800)
-    return sa.create_engine(url, **kwargs)
+    return sa.create_engine(url, hide_parameters=True, **kwargs)
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pars.store.tables import deliveries, outbox, relay_state
+from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
 __all__ = ["DeliveryRepository"]
 
@@ -102,6 +102,17 @@ class DeliveryRepository:
         if rows:
             self._conn.execute(sa.insert(deliveries), rows)
 
+    def quarantine(self, row: dict[str, Any]) -> None:
+        """Set an item aside that could not be processed (see tables.quarantine)."""
+        self._conn.execute(sa.insert(quarantine).values(**row))
+
+    def quarantined(self, partner_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Quarantined items, newest first; for one partner, or those of no partner too."""
+        q = sa.select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)
+        if partner_id is not None:
+            q = q.where(quarantine.c.partner_id == partner_id)
+        return [dict(r) for r in self._conn.execute(q).mappings()]
+
     def queued_agreements(self) -> list[tuple[str, int]]:
         """The agreement versions that have items waiting."""
         q = (
@@ -113,18 +124,26 @@ class DeliveryRepository:
 
     def withhold_agreement(
         self, agreement_id: str, version: int, reason: str, now: datetime
-    ) -> int:
-        """Withhold every queued item of one agreement version; returns how many."""
-        result = self._conn.execute(
-            sa.update(deliveries)
-            .where(
-                deliveries.c.status == "queued",
-                deliveries.c.agreement_id == agreement_id,
-                deliveries.c.agreement_version == version,
-            )
-            .values(status="withheld", payload=None, withheld_at=now, withheld_reason=reason[:120])
+    ) -> tuple[int, int]:
+        """Withhold every queued item of one agreement version that never left, and stop the
+        retries of those an earlier try sent; returns (withheld, stopped)."""
+        mine = (
+            deliveries.c.status == "queued",
+            deliveries.c.agreement_id == agreement_id,
+            deliveries.c.agreement_version == version,
         )
-        return int(result.rowcount)
+        gone = {"payload": None, "withheld_at": now, "withheld_reason": reason[:120]}
+        held = self._conn.execute(
+            sa.update(deliveries)
+            .where(*mine, deliveries.c.attempts == 0)
+            .values(status="withheld", **gone)
+        )
+        stopped = self._conn.execute(
+            sa.update(deliveries)
+            .where(*mine, deliveries.c.attempts > 0)
+            .values(status="stopped", **gone)
+        )
+        return int(held.rowcount), int(stopped.rowcount)
 
     def page(self, partner_id: str, after: int, limit: int) -> list[dict[str, Any]]:
         q = (
@@ -177,16 +196,46 @@ class DeliveryRepository:
                 .values(status="delivered", delivered_at=now)
             )
 
-    def withhold(self, ids: list[int], reason: str, now: datetime) -> None:
-        """Drop queued items: they are never sent, whatever happens to the agreement later."""
-        if ids:
-            self._conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.id.in_(ids), deliveries.c.status == "queued")
-                .values(
-                    status="withheld", payload=None, withheld_at=now, withheld_reason=reason[:120]
-                )
+    def withhold(self, ids: list[int], reason: str, now: datetime) -> int:
+        """Drop queued items that never left: they are never sent, whatever happens to the
+        agreement later. Returns how many were withheld (each item at most once)."""
+        if not ids:
+            return 0
+        result = self._conn.execute(
+            sa.update(deliveries)
+            .where(
+                deliveries.c.id.in_(ids),
+                deliveries.c.status == "queued",
+                deliveries.c.attempts == 0,
             )
+            .values(status="withheld", payload=None, withheld_at=now, withheld_reason=reason[:120])
+        )
+        return int(result.rowcount)
+
+    def set_aside(self, item_id: int, now: datetime) -> None:
+        """A push item that failed in a way its transport cannot handle: `quarantined`, out of
+        the queue (the partner's next items go), kept for the privacy officer to see."""
+        self._conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == item_id, deliveries.c.status == "queued")
+            .values(status="quarantined", withheld_at=now, withheld_reason="quarantined")
+        )
+
+    def stop_retries(self, ids: list[int], reason: str, now: datetime) -> int:
+        """Stop retrying queued items that an earlier try already sent: `stopped`, payload
+        destroyed. They were disclosed, so they are not withheld."""
+        if not ids:
+            return 0
+        result = self._conn.execute(
+            sa.update(deliveries)
+            .where(
+                deliveries.c.id.in_(ids),
+                deliveries.c.status == "queued",
+                deliveries.c.attempts > 0,
+            )
+            .values(status="stopped", payload=None, withheld_at=now, withheld_reason=reason[:120])
+        )
+        return int(result.rowcount)
 
     def for_partner(self, partner_id: str, status: str | None, limit: int) -> list[dict[str, Any]]:
         q = sa.select(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from pars.services.agreements import list_partners, partner_deliveries
+from pars.services.agreements import list_partners, partner_deliveries, quarantined
 from pars.services.app import Pars
 from pars.web.deps import Caller, get_pars
 
@@ -25,8 +25,28 @@ def deliveries(
     partner_id: str,
     who: Caller,
     pars: PARS,
-    status: Literal["queued", "delivered", "withheld", "dead"] | None = None,
+    status: Literal["queued", "delivered", "withheld", "dead", "stopped", "quarantined"]
+    | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    """Deliveries to one partner, oldest first: `dead` lists the dead letters."""
+    """Deliveries to one partner, oldest first: `dead` lists the dead letters, `stopped` the
+    items whose retries stopped when the agreement did (sent once, so not withheld),
+    `quarantined` those a transport could not process."""
     return {"items": partner_deliveries(pars, who, partner_id, status, limit)}
+
+
+@router.get("/quarantine")
+def quarantine_all(
+    who: Caller, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict[str, Any]:
+    """Everything the relay and the transports set aside, newest first, so that the rest
+    could flow: which event, which agreement, at which stage, and the error's class."""
+    return {"items": quarantined(pars, who, None, limit)}
+
+
+@router.get("/{partner_id}/quarantine")
+def quarantine(
+    partner_id: str, who: Caller, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict[str, Any]:
+    """What was set aside for one partner, newest first."""
+    return {"items": quarantined(pars, who, partner_id, limit)}
