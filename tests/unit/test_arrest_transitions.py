@@ -14,6 +14,7 @@ from pars.domain.arrest import ACTIONS, Arrest, ArrestState, Custody, CustodyRea
 from pars.domain.charging import CaseOutcome, Charge, ChargeAction, ChargeDecision, ChargeSpec
 from pars.domain.errors import Conflict, IllegalTransition, InvalidInput
 from pars.domain.grades import Grade
+from pars.domain.pretrial import AddressCheck, PretrialInterview, Reason, Recommendation
 from pars.domain.release import pennsylvania_rule
 
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
@@ -47,6 +48,11 @@ def _arraignment(pc: bool = True) -> Arraignment:
 PERFORM: dict[str, Any] = {
     "submit": lambda a: a.submit("o", T0),
     "identify": lambda a: a.identify({"person_id": "p1"}, "s", T0),
+    "record_pretrial": lambda a: a.record_pretrial(
+        PretrialInterview(True, AddressCheck.PHONE, Recommendation.ROR, (Reason.COMMUNITY_TIES,)),
+        "pt",
+        T0,
+    ),
     "open_charging_review": lambda a: a.open_charging_review("p", T0),
     "decide_charges": lambda a: a.decide_charges(
         CaseOutcome.CHARGE, [ChargeDecision(ChargeAction.APPROVE, 1)], None, "p", T0
@@ -95,7 +101,7 @@ def test_action_from_state(action: str, state: ArrestState) -> None:
             assert arrest.state is S.SEALED
         elif action == "expunge":
             assert arrest.state is S.EXPUNGED
-        else:  # identify after submission, custody and corrections keep the state
+        else:  # identify after submission, pretrial, custody and corrections keep the state
             assert arrest.state is state
         assert arrest.history[-1]["action"] == action
     else:

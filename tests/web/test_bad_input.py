@@ -643,6 +643,16 @@ def _bail(**bail: Any) -> dict[str, Any]:
     return _arraign(bail=bail)
 
 
+def _pretrial(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "address": {"verified": True, "method": "phone"},
+        "recommendation": "ror",
+        "reasons": ["address_verified", "community_ties"],
+    }
+    body.update(overrides)
+    return body
+
+
 def _step(
     case_id: str,
     stage: str,
@@ -1318,6 +1328,88 @@ STEP_CASES = [
         {"reason": "M2", "no_threat": False, "likely_to_appear": True},
         422,
         "/no_threat",
+    ),
+    # pretrial interview
+    _step(
+        "pretrial-unknown_recommendation",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(recommendation="detain"),
+        422,
+        "/recommendation",
+    ),
+    _step(
+        "pretrial-unknown_reason",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(reasons=["likes_him"]),
+        422,
+        "/reasons/0",
+    ),
+    _step(
+        "pretrial-no_reason",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(reasons=[]),
+        422,
+        "/reasons",
+    ),
+    _step(
+        "pretrial-unknown_method",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(address={"verified": True, "method": "telepathy"}),
+        422,
+        "/address/method",
+    ),
+    _step(
+        "pretrial-verified_without_method",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(address={"verified": True}),
+        422,
+        "/address/method",
+    ),
+    _step(
+        "pretrial-verified_as_string",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(address={"verified": "yes", "method": "phone"}),
+        422,
+        "/address/verified",
+    ),
+    _step(
+        "pretrial-other_without_note",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(reasons=["other"]),
+        422,
+        "/note",
+    ),
+    _step(
+        "pretrial-reason_twice",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(reasons=["prior_record", "prior_record"]),
+        422,
+        "/reasons/1",
+    ),
+    _step(
+        "pretrial-unknown_field",
+        "submitted",
+        "pretrial",
+        "pretrial",
+        _pretrial(risk_score=3),
+        422,
+        "/risk_score",
     ),
     # a body the API cannot read at all, on a step
     _step("step-body_array", "submitted", "clerk", "custody", [], 400),

@@ -11,6 +11,14 @@ from tests.conftest import Api
 from tests.factories import arraignment_body, arrest_body
 from tests.web.helpers import arrest_in
 
+# Every field of the interview filled in (the free texts too).
+PRETRIAL: dict[str, Any] = {
+    "address": {"verified": True, "method": "phone", "detail": "d"},
+    "recommendation": "ror",
+    "reasons": ["address_verified", "other"],
+    "note": "n",
+}
+
 
 def _full(api: Api, arrest_id: str) -> dict[str, Any]:
     with api.pars.uow() as uow:
@@ -40,6 +48,7 @@ def test_every_field_of_every_stage_is_classified(api: Api) -> None:
             "identification",
             {"state_id": "S1", "fbi_number": "F1", "local_person_id": "L1"},
         ),
+        ("pretrial", "pretrial", PRETRIAL),
         ("prosecutor", "charging-review", None),
         (
             "prosecutor",
@@ -59,6 +68,8 @@ def test_every_field_of_every_stage_is_classified(api: Api) -> None:
             },
         ),
         ("clerk", "arraignment-session", {"session_at": "2026-11-20T11:00:00-05:00"}),
+        # A second interview replaces the first, once scheduled: the replaced record too.
+        ("pretrial", "pretrial", {**PRETRIAL, "recommendation": "monetary"}),
         ("magistrate", "arraignment", {**arraignment_body(), "notes": "n"}),
         ("clerk", "custody", {"status": "committed", "reason": "bail_not_posted", "note": "n"}),
         ("clerk", "corrections", {"reason": "r", "changes": {"narrative": "x"}}),

@@ -15,6 +15,11 @@ from tests.web.helpers import arrest_in
 
 M2_ONLY = {"charges": [{"statute": "18 § 2701 §§ A1", "grade": "M2"}]}
 ORDER = {"order": "CP-51-MD-0000123-2026"}
+PRETRIAL = {
+    "address": {"verified": False},
+    "recommendation": "no_recommendation",
+    "reasons": ["interview_declined"],
+}
 
 # step -> (state to start from, extra arrest body, request(api_client, arrest) -> response)
 CASES: dict[Step, tuple[str, dict[str, Any], Callable[[Any, dict[str, Any]], Any]]] = {
@@ -26,6 +31,11 @@ CASES: dict[Step, tuple[str, dict[str, Any], Callable[[Any, dict[str, Any]], Any
         lambda c, a: c.post(
             f"/api/v1/arrests/{a['id']}/identification", json={"state_id": f"S{a['otn'][1:7]}"}
         ),
+    ),
+    Step.RECORD_PRETRIAL: (
+        "submitted",
+        {},
+        lambda c, a: c.post(f"/api/v1/arrests/{a['id']}/pretrial", json=PRETRIAL),
     ),
     Step.OPEN_CHARGING_REVIEW: (
         "submitted",

@@ -22,6 +22,7 @@ from pars.domain.charging import (
 )
 from pars.domain.errors import Conflict, IllegalTransition, InvalidInput
 from pars.domain.events import DomainEvent
+from pars.domain.pretrial import PretrialInterview
 from pars.domain.release import ReleaseRule
 
 __all__ = [
@@ -72,6 +73,10 @@ class CustodyReason(StrEnum):
 S = ArrestState
 _LIVE = frozenset(S) - {S.SEALED, S.EXPUNGED}
 _BEFORE_DECISION = frozenset({S.SUBMITTED, S.IDENTIFIED, S.CHARGING_REVIEW})
+# Pretrial interviews the defendant for the magistrate's bail decision: from submission until
+# the arraignment, while the case still goes to one (not once declined, diverted or released
+# for summons; an arraigned case's bail is decided).
+_BEFORE_ARRAIGNMENT = _BEFORE_DECISION | {S.CHARGED, S.ARRAIGNMENT_SCHEDULED}
 
 # Which states each action may start from. Targets are decided by the methods below.
 ACTIONS: dict[str, frozenset[ArrestState]] = {
@@ -79,6 +84,7 @@ ACTIONS: dict[str, frozenset[ArrestState]] = {
     "identify": _LIVE,
     "open_charging_review": frozenset({S.SUBMITTED, S.IDENTIFIED}),
     "decide_charges": _BEFORE_DECISION,
+    "record_pretrial": _BEFORE_ARRAIGNMENT,
     "release_for_summons": frozenset({S.CHARGED}),
     "schedule_arraignment": frozenset({S.CHARGED, S.ARRAIGNMENT_SCHEDULED}),
     "arraign": frozenset({S.CHARGED, S.ARRAIGNMENT_SCHEDULED}),
@@ -251,6 +257,17 @@ class Arrest:
                 )
             )
 
+    def record_pretrial(self, interview: PretrialInterview, by: str, at: datetime) -> None:
+        """Record pretrial's interview. A later interview replaces the earlier one in the record;
+        the earlier stays in the history and in its version."""
+        self.check("record_pretrial")
+        interview.validate()
+        replaces = "pretrial" in self.document
+        record = interview.to_dict()
+        self.document["pretrial"] = {**record, "recorded_by": by, "recorded_at": at.isoformat()}
+        data = {"recommendation": record["recommendation"], "replaces_earlier": replaces}
+        self._record("record_pretrial", by, at, "pars.pretrial.recommended", data)
+
     def release_for_summons(self, rule: ReleaseRule, reason: str, by: str, at: datetime) -> None:
         self.check("release_for_summons")
         refusal = rule(self.charges)
@@ -396,7 +413,7 @@ class Arrest:
         self.state = S.EXPUNGED
         for key in PERSONAL_KEYS:
             self.document.pop(key, None)
-        for key in ("arraignment", "charging", "custody_changes", "summons_release"):
+        for key in ("arraignment", "charging", "custody_changes", "summons_release", "pretrial"):
             self.document.pop(key, None)
         self.document["expunction"] = {"order": order, "by": by, "at": at.isoformat()}
         self.protected = {}

@@ -16,6 +16,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "pars.charging.review_opened",
         "pars.charging.decided",
         "pars.complaint.filed",
+        "pars.pretrial.recommended",
         "pars.arrest.released_for_summons",
         "pars.arraignment.scheduled",
         "pars.arraignment.completed",

@@ -26,6 +26,7 @@ class Step(StrEnum):
     CREATE = "create"
     SUBMIT = "submit"
     IDENTIFY = "identify"
+    RECORD_PRETRIAL = "record_pretrial"
     OPEN_CHARGING_REVIEW = "open_charging_review"
     DECIDE_CHARGES = "decide_charges"
     RELEASE_FOR_SUMMONS = "release_for_summons"
@@ -44,6 +45,8 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.SUBMIT: frozenset({R.OFFICER, R.SUPERVISOR}),
     # Records & identification work happens at the booking centre, under its supervisor.
     Step.IDENTIFY: frozenset({R.SUPERVISOR}),
+    # Pretrial services (the court's) interviews the defendant and recommends release.
+    Step.RECORD_PRETRIAL: frozenset({R.PRETRIAL}),
     Step.OPEN_CHARGING_REVIEW: frozenset({R.PROSECUTOR}),
     Step.DECIDE_CHARGES: frozenset({R.PROSECUTOR}),
     Step.RELEASE_FOR_SUMMONS: frozenset({R.PROSECUTOR}),

@@ -16,6 +16,7 @@ from pars.domain.arrest import Arrest, Custody
 from pars.domain.charging import ChargeAction, ChargeDecision
 from pars.domain.errors import DomainError, FieldError, InvalidInput, NotFound
 from pars.domain.identifiers import DocketNumber, otn_from_sequence
+from pars.domain.pretrial import AddressCheck, PretrialInterview
 from pars.domain.roles import Role, Step
 from pars.services.app import Pars, Principal
 from pars.services.auth import require
@@ -28,6 +29,7 @@ from pars.services.inputs import (
     CourtOrderIn,
     CustodyIn,
     IdentificationIn,
+    PretrialIn,
     ScheduleIn,
     SummonsReleaseIn,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "expunge",
     "identify",
     "open_charging_review",
+    "record_pretrial",
     "release_for_summons",
     "schedule_arraignment",
     "seal",
@@ -205,6 +208,27 @@ def identify(pars: Pars, who: Principal, arrest_id: str, data: IdentificationIn)
         arrest.identify({"person_id": person_id, **linked}, who.username, now)
 
     return _run(pars, who, Step.IDENTIFY, arrest_id, "arrest:identified", change)
+
+
+def record_pretrial(pars: Pars, who: Principal, arrest_id: str, data: PretrialIn) -> Arrest:
+    """Record pretrial services' interview; a later one replaces it (the earlier stays in the
+    record's versions)."""
+    interview = PretrialInterview(
+        address_verified=data.address.verified,
+        address_method=data.address.method or AddressCheck.NOT_VERIFIED,
+        address_detail=data.address.detail,
+        recommendation=data.recommendation,
+        reasons=tuple(data.reasons),
+        note=data.note,
+    )
+    return _run(
+        pars,
+        who,
+        Step.RECORD_PRETRIAL,
+        arrest_id,
+        "pretrial:recommended",
+        lambda uow, a: a.record_pretrial(interview, who.username, pars.clock.now()),
+    )
 
 
 def open_charging_review(pars: Pars, who: Principal, arrest_id: str) -> Arrest:

@@ -25,6 +25,7 @@ from pars.domain.arraignment import BailType
 from pars.domain.arrest import Custody, CustodyReason
 from pars.domain.charging import CaseOutcome, ChargeAction, Modifier
 from pars.domain.grades import Grade
+from pars.domain.pretrial import AddressCheck, Reason, Recommendation
 
 __all__ = [
     "AgreementIn",
@@ -42,6 +43,7 @@ __all__ = [
     "Instant",
     "LoginIn",
     "PersonIn",
+    "PretrialIn",
     "RecordId",
     "RenewalIn",
     "ScheduleIn",
@@ -322,6 +324,26 @@ class SummonsReleaseIn(_In):
     likely_to_appear: Literal[True] = Field(
         description="the prosecutor attests appearance is likely"
     )
+
+
+class AddressCheckIn(_In):
+    """Whether pretrial verified the defendant's address, and how."""
+
+    verified: StrictBool
+    method: AddressCheck | None = Field(
+        default=None,
+        description="how: required when verified; 'not_verified' (the default) when not",
+    )
+    detail: Line300 | None = Field(default=None, description="free text: whom pretrial spoke to")
+
+
+class PretrialIn(_In):
+    """Pretrial services' interview: the address check and the release recommendation."""
+
+    address: AddressCheckIn
+    recommendation: Recommendation
+    reasons: list[Reason] = Field(min_length=1, max_length=len(Reason))
+    note: Narrative | None = Field(default=None, description="required with the reason 'other'")
 
 
 class ScheduleIn(_In):

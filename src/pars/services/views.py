@@ -29,6 +29,7 @@ __all__ = [
 _STEP_OF_ACTION = {
     "submit": Step.SUBMIT,
     "identify": Step.IDENTIFY,
+    "record_pretrial": Step.RECORD_PRETRIAL,
     "open_charging_review": Step.OPEN_CHARGING_REVIEW,
     "decide_charges": Step.DECIDE_CHARGES,
     "release_for_summons": Step.RELEASE_FOR_SUMMONS,
@@ -112,6 +113,7 @@ def _view(arrest: Arrest, see_protected: bool, see_victims: bool) -> dict[str, A
         "identification": doc.get("identification"),
         "charging": doc.get("charging"),
         "summons_release": doc.get("summons_release"),
+        "pretrial": doc.get("pretrial"),
         "arraignment_session": doc.get("arraignment_session"),
         "arraignment": doc.get("arraignment"),
         "custody_changes": doc.get("custody_changes", []),

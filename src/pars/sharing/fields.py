@@ -128,6 +128,19 @@ ARREST_FIELDS: Mapping[str, FieldClass] = {
         complaint_filed_at=C.CASE,
     ),
     **_step("summons_release", "at", "by", reason=C.NARRATIVE),
+    **_step(
+        "pretrial",
+        "recorded_at",
+        "recorded_by",
+        recommendation=C.CASE,
+        note=C.NARRATIVE,
+        **{
+            "address.verified": C.CASE,
+            "address.method": C.CASE,
+            "address.detail": C.NARRATIVE,  # "spoke with his mother at ...": free text
+            "reasons[]": C.CASE,  # controlled codes
+        },
+    ),
     **_step("arraignment_session", "scheduled_at", "scheduled_by", session_at=C.CASE),
     **_step(
         "arraignment",

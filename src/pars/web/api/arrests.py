@@ -51,6 +51,12 @@ def _step(path: str, model: type[M] | None, handler: Callable[..., Arrest], summ
 
 _step("submit", None, svc.submit, "Submit a draft (save and send)")
 _step("identification", i.IdentificationIn, svc.identify, "Link to a person record")
+_step(
+    "pretrial",
+    i.PretrialIn,
+    svc.record_pretrial,
+    "Record pretrial's interview: address check and release recommendation",
+)
 _step("charging-review", None, svc.open_charging_review, "Open the charging review")
 _step(
     "charging-decision",
