@@ -104,7 +104,9 @@ def live_server(
         pars.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it is
+# open, and a later test in the same worker that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Chromium's sandbox needs user namespaces, which containers running as root often lack.
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
