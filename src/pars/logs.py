@@ -47,7 +47,8 @@ def error_name(e: BaseException) -> str:
     seen: BaseException | None = e
     while seen is not None and len(names) < 5:
         names.append(type(seen).__qualname__)
-        seen = seen.__cause__ or seen.__context__
+        # The cause, or the exception being handled when this one was raised (unless `from None`).
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return " <- ".join(names)
 
 

@@ -54,3 +54,80 @@ def test_no_protected_value_in_any_log_output(
     finally:
         # configure() bound the captured stderr, which closes after this test.
         structlog.reset_defaults()
+
+
+CANARY = "Qlogcanary-547-65-4320"
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_errors_are_logged_by_class_and_frame_never_by_message(
+    fmt: str,
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Exception messages can hold record data (a driver quotes the row it refused, a bug
+    formats a value): in every log format, and from every path that logs an error, only the
+    classes and the frames reach the output."""
+    from pars.services import agreements as ag
+    from pars.services import relay
+    from pars.services.webhooks import deliver_webhooks
+    from pars.web.api import arrests as arrests_api
+    from tests.factories import active_agreement
+
+    configure(fmt, "debug")  # (pytest's own log capture is left out: it is not PARS' output)
+    try:
+        ag.add_partner(api.pars, "Hook", "prosecutor")
+        ag.set_webhook_secret(api.pars, "Hook")
+        active_agreement(api.pars, "Hook", transport="webhook", webhook_url="http://hook/")
+        ag.add_partner(api.pars, "Feed", "prosecutor")
+        active_agreement(api.pars, "Feed")
+        officer = api.as_("officer")
+        created = officer.post("/api/v1/arrests?submit=true", json=arrest_body())
+        assert created.status_code == 201
+
+        # 1. Inside the relay: a projection that fails with data in its message.
+        real = relay.project
+
+        def project(a: object, *args: object, **kwargs: object) -> object:
+            if getattr(a, "transport", None) and a.transport.value == "feed":  # type: ignore[attr-defined]
+                raise ValueError(f"bad value {CANARY}")
+            return real(a, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(relay, "project", project)
+        relay.relay_once(api.pars)
+        monkeypatch.setattr(relay, "project", real)
+
+        # 2. A transport's unexpected failure.
+        def send(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+            raise TypeError(f"cannot send {CANARY}")
+
+        deliver_webhooks(api.pars, send)
+
+        # 3. An API handler that fails: a 500 problem without the message, logged once.
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError(f"query failed near {CANARY}")
+
+        monkeypatch.setattr(arrests_api, "get_arrest", broken)
+        failed = officer.get(f"/api/v1/arrests/{created.json()['id']}")
+        assert failed.status_code == 500
+        assert failed.headers["content-type"].startswith("application/problem+json")
+        assert CANARY not in failed.text
+
+        # 4. The server's own loggers (uvicorn logs an escaped exception with exc_info).
+        try:
+            raise KeyError(CANARY)
+        except KeyError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+        captured = capsys.readouterr()
+        text = captured.out + captured.err
+        for name in ("ValueError", "TypeError", "RuntimeError", "KeyError"):
+            assert name in text, name  # each error did reach the log, by its class
+        assert "api/arrests.py:" in text  # and with the frames it went through
+        assert CANARY not in text and "547-65-4320" not in text
+    finally:
+        structlog.reset_defaults()
+        for handler in logging.getLogger().handlers[:]:
+            if type(handler).__name__ == "_Stderr":
+                logging.getLogger().removeHandler(handler)

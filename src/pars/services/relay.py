@@ -71,7 +71,8 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
         return _relay(pars, batch, isolate=False)
     except Exception as e:
         _log.warning("relay batch failed; relaying it item by item", error=error_name(e))
-        return _relay(pars, batch, isolate=True)
+    # Outside the handler, so that an item's own failure is not chained to the batch's.
+    return _relay(pars, batch, isolate=True)
 
 
 def _relay(pars: Pars, batch: int, isolate: bool) -> int:
@@ -231,7 +232,7 @@ class _Batch:
         _log.error(
             "relay item quarantined",
             stage="relay",
-            event=row["id"],
+            event_id=row["id"],
             agreement=None if a is None else f"{a.id}/v{a.version}",
             error=error,
         )

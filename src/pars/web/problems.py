@@ -24,6 +24,7 @@ from pars.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from pars.logs import error_name, safe_traceback
 
 __all__ = ["BadRequest", "install", "pointer", "problem", "wants_html"]
 
@@ -175,8 +176,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # The exception text could carry data; log its type and location only.
-        log.error("unhandled error", error=type(exc).__name__, path=request.url.path)
+        # The exception text could carry data; log its classes and frames only.
+        log.error(
+            "unhandled error",
+            error=error_name(exc),
+            traceback=safe_traceback(exc),
+            path=request.url.path,
+        )
         return problem(
             request, 500, "internal", "Internal error", "an unexpected error; it has been logged"
         )
