@@ -182,9 +182,16 @@ def test_retries_stop_at_the_agreement_end_and_only_what_never_left_is_withheld(
     assert deliver_webhooks(api.pars, lambda *a: 503) == 1  # sent once, refused
 
     clock.set(ends + timedelta(seconds=1))
-    while deliver_webhooks(api.pars, lambda *a: 204):
+    after_end: list[str] = []
+
+    def send(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        after_end.append(url)
+        return 204
+
+    while deliver_webhooks(api.pars, send):
         pass
     relay.withhold_ended(api.pars)
+    assert after_end == []  # the retry was due after the end: checked at the send, not made
 
     statuses = {d["subject"]: d["status"] for d in _deliveries(api, pid)}
     assert statuses == {first["id"]: "stopped", second["id"]: "withheld"}
@@ -224,3 +231,20 @@ def test_reading_the_feed_again_is_a_redelivery_never_a_withheld_item(
     (agreement,) = [a for a in report.json()["agreements"] if a["partner_id"] == pid]
     assert agreement["ended"]["holds"] is True
     assert agreement["ended"]["disclosures_after_end"] == 0
+
+
+def test_a_send_cannot_outlast_the_agreement(api: Api, clock: FakeClock) -> None:
+    """Half a second before the end, a webhook try gets at most that half second."""
+    ends = START + timedelta(hours=1)
+    _partner(api, "Late Hook", transport="webhook", webhook_url="http://late/", ends_at=ends)
+    _submit(api)
+    relay.relay_once(api.pars)
+    clock.set(ends - timedelta(milliseconds=500))
+    timeouts: list[float] = []
+
+    def send(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        timeouts.append(timeout)
+        return 204
+
+    assert deliver_webhooks(api.pars, send) == 1
+    assert len(timeouts) == 1 and 0 < timeouts[0] <= 0.5

@@ -149,7 +149,9 @@ class Partners:
             transport = data.draw(st.sampled_from(["feed", "webhook", "nats"]))
             ends = START + timedelta(hours=data.draw(st.sampled_from([3, 8, 24 * 20])))
             hook = f"http://partner/{name}/{j}"
-            extra = {"webhook_url": hook} if transport == "webhook" else {}
+            extra: dict[str, Any] = {"webhook_url": hook} if transport == "webhook" else {}
+            if data.draw(st.booleans()):
+                extra["lookup"] = {"identifiers": ["otn"], "per_minute": 600}
             try:
                 aid = active_agreement(
                     self.api.pars, name, granted=granted, event_types=types,
@@ -204,6 +206,25 @@ class Partners:
             self.sse[pid] = ids[-1].decode()
             self.received[pid].append(raw)
 
+    def look_up(self, otns: list[str]) -> None:
+        """Look each OTN up as every partner; what is answered counts as received."""
+        for pid, key in self.keys.items():
+            for otn in otns:
+                r = self.api.client.get(
+                    "/api/v1/lookup",
+                    params={"otn": otn, "purpose": "leak test"},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                if r.status_code == 403:
+                    continue  # no agreement in force allows a look-up
+                assert r.status_code == 200, r.text
+                self.received[pid].append(r.content)
+                answer = r.json()
+                at = self.api.pars.clock.now().isoformat()
+                for item in answer["items"]:
+                    event = {"pars_agreement": answer["agreement"], "data": item, "time": at}
+                    self.events[pid].append(event | {"type": "lookup"})
+
     def _got(self, pid: str, raw: bytes, body: bytes) -> None:
         self.received[pid].append(raw)
         self.events[pid].append(json.loads(body))
@@ -250,6 +271,7 @@ def _lifecycle(api: Api, who: dict[str, str], body: dict[str, Any], data: st.Dat
         {"status": "committed", "reason": "bail_not_posted", "note": "Qcancust"},
     )
     step("supervisor_b", "custody", {"status": "released", "reason": "bail_posted"})
+    partners.look_up([arrest["otn"]])
     if data.draw(st.booleans()):
         step("clerk_a", "corrections", {"reason": "typo", "changes": {"narrative": "Qcanfix"}})
     end = data.draw(st.sampled_from(["live", "sealed", "expunged", "sealed+expunged"]))
@@ -257,6 +279,7 @@ def _lifecycle(api: Api, who: dict[str, str], body: dict[str, Any], data: st.Dat
         step("clerk_b", "seal", {"order": "CP-51-MD-1"})
     if "expunged" in end:
         step("clerk_a", "expunge", {"order": "CP-51-MD-2"})
+    partners.look_up([arrest["otn"]])
     return arrest
 
 
@@ -334,7 +357,9 @@ def test_the_checks_above_see_what_a_granted_partner_receives(api: Api, clock: F
     permitted = api.pars.policy.may_grant("court")
     for j, transport in enumerate(["feed", "webhook", "nats"]):
         hook = f"http://partner/{name}/{j}"
-        extra = {"webhook_url": hook} if transport == "webhook" else {}
+        extra: dict[str, Any] = {"webhook_url": hook} if transport == "webhook" else {}
+        if transport == "feed":
+            extra["lookup"] = {"identifiers": ["otn"], "per_minute": 600}
         granted = ["case", "identity", "charges", "custody_changes"]
         aid = active_agreement(
             api.pars, name, granted=granted, event_types=sorted(EVENT_TYPES),
@@ -354,6 +379,8 @@ def test_the_checks_above_see_what_a_granted_partner_receives(api: Api, clock: F
     assert "547-65-4320" not in text and "Qcanpob" not in text
     assert not any(u in text for u in who.values())
     assert juvenile["otn"] not in text and juvenile["id"] not in text
+    looked_up = [e["data"]["id"] for e in partners.events[pid] if e.get("type") == "lookup"]
+    assert looked_up == [adult["id"], adult["id"]]  # answered twice; the juvenile's never
 
 
 class _Fixed:
