@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -444,3 +445,44 @@ def test_disclosure_history_of_a_person_and_an_arrest(
     r = api.as_("auditor").get(f"/api/v1/persons/{unknown}/disclosures")
     assert r.status_code == 404
     assert rows(api.pars, "audit_log")[-1]["outcome"] == "failure"
+
+
+_INLINE_STYLE_OR_SCRIPT = re.compile(r"<script|<style|\sstyle=|<[^>]+\son[a-z]+\s*=", re.I)
+
+
+def test_the_page_reads_in_words_for_anyone(api: Api, clock: FakeClock) -> None:
+    """Dates and months in words in the courts' time zone (the exact instant kept in each
+    <time datetime>), the terms explained, no script or inline style (its CSP allows neither),
+    and the agreements table labelled for stacking on narrow screens."""
+    psp = _partner(api, "PSP", "state_repository")
+    end = START + timedelta(hours=1)
+    aid = active_agreement(api.pars, "PSP", ends_at=end)
+    for _ in range(6):
+        _submit(api)
+    relay_once(api.pars)
+    _feed(api, psp, limit=3)
+    clock.set(end + timedelta(days=1))
+    withhold_ended(api.pars)
+    r = _public(api, "/transparency")
+    csp = r.headers["content-security-policy"]
+    assert "style-src 'self'" in csp and "unsafe-inline" not in csp and "script-src" not in csp
+    assert "default-src 'none'" in csp
+    html = r.text
+    assert not _INLINE_STYLE_OR_SCRIPT.search(html)
+    # START is Friday November 20, 2026, 17:00 UTC: noon in Philadelphia.
+    assert "Generated" not in html and "This report was made on" in html
+    assert (
+        '<time datetime="2026-11-21T18:00:00+00:00">November 21, 2026, 1:00 PM EST</time>' in html
+    )
+    assert f'<time datetime="{end.isoformat()}">November 20, 2026, 1:00 PM EST</time>' in html
+    assert "From <time" in html and "until <time" in html
+    assert "District Attorney, <time" in html and "owner_district_attorney" not in html
+    assert "November 2026</th>" in html and ">2026-11<" not in html  # months in words
+    assert "Nothing sent after it ended" in html and "(its term ended)" in html
+    assert "Ended</strong>" in html and "In force" in html  # the state in words
+    assert "Items held back, never sent, because the agreement had ended" in html
+    assert "Withheld</dt>" in html and "What the words mean" in html
+    assert "state records repository" in html and "Case facts" in html
+    assert 'data-label="After its end"' in html and "usa-table--stacked" in html
+    assert 'role="img"' in html and "<title" in html  # the chart, named, beside its table
+    assert f'<code class="tr-id">{aid}</code>' in html

@@ -57,7 +57,10 @@ async def page(pars: PARS) -> HTMLResponse:
     """The public transparency page: every agreement, disclosure counts with charts, withheld
     counts, the end-of-agreement checks and the signed log checkpoint. No login."""
     report: dict[str, Any] = await run_in_threadpool(svc.report, pars)
-    return HTMLResponse(render(report), headers={**_PUBLIC_HEADERS, "Content-Security-Policy": CSP})
+    return HTMLResponse(
+        render(report, pars.settings.zone),
+        headers={**_PUBLIC_HEADERS, "Content-Security-Policy": CSP},
+    )
 
 
 @router.get(
