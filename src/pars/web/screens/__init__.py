@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from pars.web.screens import admin, apidocs, home, signin
+from pars.web.screens import agreements as agreements_screen
 from pars.web.screens import dashboard as dashboard_screen
 from pars.web.screens.errors import error_page
 from pars.web.screens.render import page, screen_router
@@ -32,6 +33,7 @@ __all__ = ["ROUTERS", "Staff", "install", "page", "role", "screen_router", "sess
 STATIC = Path(__file__).resolve().parents[1] / "static"
 ROUTERS = [signin.router, home.router, admin.router, apidocs.router]
 ROUTERS.append(dashboard_screen.router)
+ROUTERS.append(agreements_screen.router)
 
 
 def install(app: FastAPI) -> None:
