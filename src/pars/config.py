@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         default="pars.domain.release:pennsylvania_rule",
         description="module:function deciding release without arraignment.",
     )
+    arraignment_deadline_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 7,
+        description="Hours from arrest by which the preliminary arraignment must be held (the "
+        "constitutional outer limit is 48); the charging queue warns as it nears.",
+    )
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
     session_idle_minutes: int = Field(default=30, ge=1, le=30)
     require_mfa: bool = Field(

@@ -17,6 +17,7 @@ from typing import Any
 from pars.services.transparency import FEWER_THAN_5
 from pars.web.charts import Row, hbars
 from pars.web.screens.render import env
+from pars.web.screens.words import when
 
 __all__ = ["CLASS_WORDS", "CSP", "month_words", "render", "when_words"]
 
@@ -76,11 +77,7 @@ HOW_WORDS = {"term": "its term ended", "suspended": "it was suspended", "revoked
 
 def when_words(iso: str | None, zone: tzinfo) -> str:
     """'November 20, 2026, 12:00 PM EST' in `zone`; an em dash for None."""
-    if not iso:
-        return "—"
-    t = datetime.fromisoformat(iso).astimezone(zone)
-    hour = t.hour % 12 or 12
-    return f"{t:%B} {t.day}, {t.year}, {hour}:{t:%M} {t:%p} {t.tzname() or ''}".rstrip()
+    return when(iso, zone, weekday=False) if iso else "—"
 
 
 def month_words(month: str) -> str:
