@@ -42,6 +42,7 @@ class ArrestFilter:
     docket_number: str | None = None
     person_id: str | None = None
     viewer: str | None = None  # drafts are visible to their author only
+    created_by: str | None = None  # reports written by this user (the booking screen's list)
     oldest_first: bool = False
 
 
@@ -218,6 +219,8 @@ class ArrestRepository:
             q = q.where(c.docket_number == f.docket_number)
         if f.person_id:
             q = q.where(c.person_id == f.person_id)
+        if f.created_by:
+            q = q.where(c.created_by == f.created_by)
         q = q.where(sa.or_(c.state != ArrestState.DRAFT.value, c.created_by == f.viewer))
         if cursor:
             at, aid = _decode_cursor(cursor)
