@@ -38,9 +38,9 @@ SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's Chromium is not installed (./scripts/test installs it)", allow_module_level=True
+if not CHROMIUM.exists():  # never a skip: a missing browser fails the run loudly
+    raise RuntimeError(
+        "Debian's Chromium is not installed at /usr/bin/chromium (./scripts/test installs it)"
     )
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402

@@ -22,7 +22,12 @@ from starlette.staticfiles import StaticFiles
 
 from pars.web.screens import admin, apidocs, home, signin
 from pars.web.screens import agreements as agreements_screen
+from pars.web.screens import booking as booking_screen
+from pars.web.screens import charging as charging_screen
+from pars.web.screens import custody as custody_screen
 from pars.web.screens import dashboard as dashboard_screen
+from pars.web.screens import identification as identification_screen
+from pars.web.screens import pretrial as pretrial_screen
 from pars.web.screens.errors import error_page
 from pars.web.screens.render import page, screen_router
 from pars.web.screens.security import SecurityHeaders
@@ -32,8 +37,13 @@ __all__ = ["ROUTERS", "Staff", "install", "page", "role", "screen_router", "sess
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 ROUTERS = [signin.router, home.router, admin.router, apidocs.router]
-ROUTERS.append(dashboard_screen.router)
+ROUTERS.append(custody_screen.router)
 ROUTERS.append(agreements_screen.router)
+ROUTERS.append(pretrial_screen.router)
+ROUTERS.append(identification_screen.router)
+ROUTERS.append(charging_screen.router)
+ROUTERS.append(dashboard_screen.router)
+ROUTERS.append(booking_screen.router)
 
 
 def install(app: FastAPI) -> None:
