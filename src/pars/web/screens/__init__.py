@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from pars.web.screens import admin, apidocs, home, signin
 from pars.web.screens import agreements as agreements_screen
+from pars.web.screens import audit as audit_screen
 from pars.web.screens import booking as booking_screen
 from pars.web.screens import charging as charging_screen
 from pars.web.screens import custody as custody_screen
@@ -44,6 +45,7 @@ ROUTERS.append(identification_screen.router)
 ROUTERS.append(charging_screen.router)
 ROUTERS.append(dashboard_screen.router)
 ROUTERS.append(booking_screen.router)
+ROUTERS.append(audit_screen.router)
 
 
 def install(app: FastAPI) -> None:
