@@ -383,6 +383,34 @@ def test_a_rewritten_entry_breaks_the_signed_root(
     assert base64.b64decode(cp["root_hash"]) and f"<code>{cp['root_hash']}</code>" in html
 
 
+def test_a_log_the_verifier_cannot_read_or_a_bad_proof_is_a_failure_not_a_500(
+    api: Api, clock: FakeClock, screens: Screens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint(api.pars)
+    arrest_in(api, "submitted")
+    checkpoint(api.pars)
+    b = screens.signed_in("auditor")
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise ValueError("unreadable row")
+
+    monkeypatch.setattr(svc.audit_verify, "verify", broken)
+    html = _verify(screens, b).text
+    assert "Not verified" in html and "the check stopped: part of the log cannot be read" in html
+    monkeypatch.undo()
+    real = svc.audit_svc.consistency_proof
+
+    def wrong_proof(*args: Any) -> Any:
+        proof = real(*args)
+        return {**proof, "proof": [base64.b64encode(b"\0" * 32).decode()] * len(proof["proof"])}
+
+    monkeypatch.setattr(svc.audit_svc, "consistency_proof", wrong_proof)
+    html = _verify(screens, b).text
+    assert "Not verified" in html and "is not proven to extend checkpoint" in html
+    assert "the latest is not proven to extend it" in html
+    assert _log(api)[-1]["outcome"] == "failure"
+
+
 def test_verify_without_a_checkpoint_says_so(screens: Screens) -> None:
     b = screens.signed_in("auditor")
     assert "No checkpoint has been signed yet" in b.get("/audit").text

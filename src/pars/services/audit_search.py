@@ -155,7 +155,7 @@ def search(
         entry = AuditEntry(who.username, READ, "failure", who.role, None, details)
         pars.audit_now(entry)
         raise InvalidInput(errors)
-    details |= {"before": before, "entries": len(items)}
+    details |= {"entries": len(items)} | ({} if before is None else {"before": before})
     subject = found.id if found else agreement_id
     pars.audit_now(AuditEntry(who.username, READ, "success", who.role, subject, details))
     return {"items": items, "next": after, "record": found}

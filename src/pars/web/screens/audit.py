@@ -131,6 +131,6 @@ async def history(request: Request, pars: PARS, who: Auditor) -> Response:
 @router.post("/verify")
 async def verify(request: Request, pars: PARS, who: Auditor) -> Response:
     result = await run_in_threadpool(svc.verify_now, pars, who)
-    context = {"result": v.verify_view(result, pars.settings.zone)}
-    block = "result" if is_htmx(request) else "content"
-    return page(request, "audit/verify.html", context, block=block)
+    fragment = is_htmx(request)  # the result alone, under the page's "Check the log"
+    context = {"result": v.verify_view(result, pars.settings.zone), "fragment": fragment}
+    return page(request, "audit/verify.html", context, block="result" if fragment else "content")
