@@ -138,7 +138,7 @@ def test_the_auditor_starts_at_the_audit_screen(screens: Screens) -> None:
 
 
 def test_each_filter_narrows_to_exactly_its_rows(
-    api: Api, clock: FakeClock, screens: Screens
+    api: Api, clock: FakeClock, screens: Screens, backend: str
 ) -> None:
     w = _world(api, clock)
     b = screens.signed_in("auditor")
@@ -321,7 +321,7 @@ def _verify(screens: Screens, client: TestClient, **kw: Any) -> Any:
 
 
 def test_verify_now_shows_the_checkpoint_then_a_tampered_row(
-    api: Api, clock: FakeClock, screens: Screens
+    api: Api, clock: FakeClock, screens: Screens, backend: str
 ) -> None:
     _world(api, clock)
     older = checkpoint(api.pars)
