@@ -27,6 +27,7 @@ from pars.web.screens import booking as booking_screen
 from pars.web.screens import charging as charging_screen
 from pars.web.screens import custody as custody_screen
 from pars.web.screens import dashboard as dashboard_screen
+from pars.web.screens import docket as docket_screen
 from pars.web.screens import identification as identification_screen
 from pars.web.screens import pretrial as pretrial_screen
 from pars.web.screens.errors import error_page
@@ -46,6 +47,7 @@ ROUTERS.append(charging_screen.router)
 ROUTERS.append(dashboard_screen.router)
 ROUTERS.append(booking_screen.router)
 ROUTERS.append(audit_screen.router)
+ROUTERS.append(docket_screen.router)
 
 
 def install(app: FastAPI) -> None:
