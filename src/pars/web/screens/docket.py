@@ -36,6 +36,7 @@ from pars.web.deps import get_pars
 from pars.web.problems import validation_errors
 from pars.web.screens.agreements_view import local_input
 from pars.web.screens.charging import complaint_context, pdf_response, person_name
+from pars.web.screens.custody import STATE_WORDS
 from pars.web.screens.docket_form import (
     BAIL_WORDS,
     NO_BAIL,
@@ -72,7 +73,6 @@ MAX_PAGES = 5  # at most 500 cases of each kind on one page
 POLL_SECONDS = 10  # how often the defender's docket asks for new cases
 NEW_FOR = timedelta(hours=1)  # a case placed on a session this recently is marked New
 _DECISION_WORDS = {"amend": "amended", "add": "added by the prosecutor"}
-_RESULT_WORDS = {"arraigned": "Arraigned", "dismissed": "Dismissed"}
 
 
 def _may_schedule(who: Principal) -> bool:
@@ -300,7 +300,7 @@ def _case(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
         "arrest": view,
         "item": item,
         "state": view["state"],
-        "result": _RESULT_WORDS.get(view["state"], ""),
+        "result": STATE_WORDS.get(view["state"], view["state"].replace("_", " ")),
         "session": when(session_at, zone) if session_at else "",
         "session_future": session_at is not None and session_at > now,
         "session_input": local_input(session_at, zone) if session_at else "",
