@@ -51,9 +51,20 @@ class LiveServer:
     url: str
     pars: Pars
     totp: dict[str, str] = field(default_factory=dict)  # username -> secret, pre-enrolled
+    used: dict[str, int] = field(default_factory=dict)  # username -> last time step given
 
     def code(self, username: str) -> str:
-        return pyotp.TOTP(self.totp[username]).now()
+        """A code the server has not seen: a code is single-use, so a second sign-in within
+        the same 30-second step takes the next step's code (the server allows one step of
+        drift), and a third waits for the clock."""
+        totp = pyotp.TOTP(self.totp[username])
+        while True:
+            now = int(time.time()) // totp.interval
+            step = max(now, self.used.get(username, -1) + 1)
+            if step <= now + 1:
+                self.used[username] = step
+                return totp.at(step * totp.interval)
+            time.sleep(1)
 
 
 def _free_port() -> int:

@@ -193,6 +193,10 @@ def test_without_javascript_the_form_saves_and_submits(
     try:
         sign_in(page, live_server, "officer1")
         page.goto(f"{live_server.url}/booking/new")
+        # Filled from the officer's last report when there is one; typed when not.
+        page.get_by_label("Police district").fill("6")
+        page.get_by_label("Badge number").fill("4512")
+        page.get_by_label("Officer's name").fill("Pat Officer")
         page.get_by_label("Last name", exact=True).fill("Roe")
         page.get_by_label("First name", exact=True).fill("Richard")
         page.get_by_label("Citation or words").fill("theft by unlawful")
@@ -210,6 +214,7 @@ def test_without_javascript_the_form_saves_and_submits(
         page.get_by_role("button", name="Submit: save and send").click()
         expect(page.get_by_role("heading", name="Arrest report sent")).to_be_visible()
         expect(page.locator("#otn")).to_have_text(re.compile(r"^Q\d{6}-\d$"))
-        axe(page)
+        # No axe here: with JavaScript off, page.evaluate never returns (the same pages are
+        # checked with JavaScript on above).
     finally:
         context.close()
