@@ -96,7 +96,12 @@ def live_server(
     pars = Pars(settings, keys=KeyRing(KEYS))
     port = _free_port()
     config = uvicorn.Config(
-        create_app(pars), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        create_app(pars),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,  # leave the process's logging alone (other tests assert on it)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -209,7 +209,8 @@ def policies(draw: st.DrawFn) -> JurisdictionPolicy:
 
 def _granted_leaf(path: str, granted: list[str]) -> bool:
     cls = ARREST_FIELDS[path]
-    if cls.value in granted or path in granted:
+    # A granted name that is a class's ("juvenile") names the class, not the leaf of that name.
+    if cls.value in granted or (path in granted and path not in CLASS_NAMES):
         return True
     return any(path.startswith((f"{g}.", f"{g}[]")) for g in granted)
 
