@@ -196,8 +196,9 @@ class Browser:
         htmx: bool = False,
         data: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        headers = dict(HX) if htmx else {}
+        headers = (dict(HX) if htmx else {}) | (headers or {})
         if method == "POST":
             headers["X-CSRF-Token"] = self.token  # what pars.js sends; forms carry the field
             data = {"csrf_token": self.token, **(data or {})}

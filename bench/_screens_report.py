@@ -8,8 +8,12 @@ its most common second charge (paraphernalia, half of those): two charges, each 
 fewest letters of a few words that bring the charge into the suggestions, then picked with a
 click; no victims or witnesses; the person someone arrested before (a person record exists, as
 for about one arrest in five in the demo), typed from that arrest's report (names, date of birth,
-sex, race, ethnicity, home address, phone, height, weight, eyes, hair; not the SSN), then picked
-from the identity candidates (which fills the state ID, FBI number and local ID); the place of
+sex, race, ethnicity, home address, phone, height, weight, eyes, hair; not the SSN): the names and
+the date of birth typed, then the person picked from the identity candidates (which fills the
+state ID, FBI number and local ID, and, where still empty, the description and contact details
+from that person's last arrest, `GET /booking/prefill/{person}` as booking.js asks it); a field
+so filled with the value the officer would have typed is checked, not typed (the figure assumes
+the details still hold: each one that changed costs its keys); then the place of
 arrest, report and incident numbers, and a narrative of `narrative_chars` characters.
 
 Keys: each character typed; a date of birth as its 8 digits (MMDDYYYY, as a date field takes
@@ -249,13 +253,15 @@ def write_report(
         if value in (None, ""):
             continue
         name = f"person.{f}"
+        if o.form.get(name) == str(value):
+            continue  # filled in by the pick from the person's last arrest: checked, not typed
         if name in page.options:
             o.type(name, str(value), select_keys(page.options[name], str(value)))
         elif f == "date_of_birth":
             o.type(name, str(value), 8)
         else:
             o.type(name, str(value))
-        if f == "address":
+        if f == "date_of_birth":
             _pick_candidate(o, person["person_id"])
     for i, (words, key) in enumerate(CHARGES):
         if i > 0:  # Tab from the counts to "Add another charge" (no second row yet), press it
@@ -324,6 +330,11 @@ def _pick_candidate(o: _Officer, person_id: str) -> None:
             o.form[f"person.{key.replace('-', '_')}"] = data[key]
     o.r.picks.append(f"candidate {buttons.index(tag) + 1} of {len(buttons)}")
     o.click("button:pick:none")  # the candidate's button sits where this one renders
+    # booking.js then asks what the person's last arrest says, into the fields left empty.
+    found = o.send("prefill after the pick", "GET", f"/booking/prefill/{person_id}").json()
+    filled = [k for k, v in found["fields"].items() if not o.form.get(k)]
+    o.form |= {k: found["fields"][k] for k in filled}
+    o.r.picks.append(f"{len(filled)} fields filled in from the last arrest")
     o.autosave()
 
 

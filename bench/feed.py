@@ -121,7 +121,7 @@ class SplitServer(Server):
 def _make_stream(url: str) -> None:
     """Create PARS's JetStream stream with PARS's own code (one publish to a subject no partner
     reads), so the partners' consumers can subscribe before the first event."""
-    from pars.services.nats import JetStreamPublisher
+    from pars.services.delivery.nats import JetStreamPublisher
 
     publisher = JetStreamPublisher(url)
     try:
@@ -151,7 +151,15 @@ def latency_runs(
             nats_url = env["PARS_NATS_URL"] = nats_server.url
             _make_stream(nats_url)
         token = prepare(env)
-        settings = Settings(data_dir=data_dir, database_url=db_url, encryption_keys=keys)
+        # The benchmark's webhook receiver listens on loopback: allowed for the server's relay
+        # (env) and for the agreements registered here (settings).
+        env["PARS_WEBHOOK_ALLOWLIST"] = "127.0.0.1"
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=db_url,
+            encryption_keys=keys,
+            webhook_allowlist="127.0.0.1",
+        )
         hook_port = _free_port() if "webhook" in kinds else None
         hooks = f"http://127.0.0.1:{hook_port}/hooks" if hook_port else None
         transport = "feed" if kinds[0] in ("feed", "sse") else kinds[0]
@@ -213,7 +221,7 @@ def fill_outbox(pars: Pars, count: int) -> None:
 def relay_run(
     backend: str, dbs: Databases, keys: str, args: argparse.Namespace
 ) -> tuple[Relay, Sample]:
-    from pars.services.relay import relay_once
+    from pars.services.delivery.relay import relay_once
     from pars.services.views import full_record
     from pars.store.engine import migrate
     from pars.store.tables import deliveries, outbox

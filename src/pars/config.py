@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "UnknownSetting", "check_environment"]
@@ -89,9 +89,72 @@ class Settings(BaseSettings):
     )
     lockout_threshold: int = Field(default=5, ge=1, le=5)
     lockout_minutes: int = Field(default=10, ge=10)
+    logon_throttle_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="The window of the logon throttles: each bucket refills over this time.",
+    )
+    logon_attempts_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Logon tries (API token and sign-in screen) one source address may make "
+        "per throttle window; then 429 with Retry-After.",
+    )
+    logon_failures_per_name: int = Field(
+        default=3,
+        ge=1,
+        description="Failed logons for one username from one source address per throttle "
+        "window before that pair waits (429). Keep it below PARS_LOCKOUT_THRESHOLD, so one "
+        "address alone can never lock an account.",
+    )
+    logon_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Password (argon2) checks at once per process; a logon beyond them "
+        "answers 429 with Retry-After instead of waiting.",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    tls_in_front: bool = Field(
+        default=False,
+        description="TLS is terminated in front of PARS (a reverse proxy serving https only): "
+        "every response then carries Strict-Transport-Security (HSTS).",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_allowlist: str | None = Field(
+        default=None,
+        description="Comma-separated host names, addresses and CIDRs that webhooks may reach "
+        "although they are loopback, private, link-local or metadata targets (an in-house "
+        "receiver), and over plain http; unset: webhooks go only to public addresses over https.",
+    )
+    serve_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="`pars serve` closes a connection whose request line and headers are not "
+        "all in within this time of its opening (or of its previous answer): slow clients.",
+    )
+    serve_keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="`pars serve` closes an idle keep-alive connection after this long.",
+    )
+    serve_limit_concurrency: int = Field(
+        default=512,
+        ge=2,
+        le=100_000,
+        description="Open connections (SSE streams included) and requests at once in one "
+        "`pars serve` process; a request beyond them is answered 503.",
+    )
+    serve_max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        le=1_048_576,
+        description="Largest request line and headers `pars serve` reads; beyond it, 400.",
+    )
     nats_url: str | None = Field(
         default=None,
         description="NATS server(s) for partners whose agreements use the 'nats' transport, e.g. "
@@ -108,6 +171,12 @@ class Settings(BaseSettings):
         le=7 * 24 * 3600,
         description="How long JetStream remembers a Nats-Msg-Id to drop a retried duplicate.",
     )
+    nats_seed_file: Path | None = Field(
+        default=None,
+        description="File holding PARS's own NATS nkey seed (`SU...`), with which it connects "
+        "to a server whose users `pars nats config` wrote; `pars nats config` creates it. Unset: "
+        "PARS connects with what PARS_NATS_URL carries, if anything.",
+    )
     identity_auto_link: float | None = Field(
         default=None,
         gt=0.5,
@@ -122,6 +191,12 @@ class Settings(BaseSettings):
         description="Match probability at or above which a candidate goes on the records "
         "staff's review queue; below it the arrestee is taken for a new person.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Bearer token that `GET /metrics` (Prometheus) requires; unset: /metrics "
+        "answers 404. At least 32 characters.",
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -132,6 +207,14 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {v!r}") from e
+        return v
+
+    @field_validator("webhook_allowlist")
+    @classmethod
+    def _allowlist(cls, v: str | None) -> str | None:
+        from pars.services.delivery.outbound import Allowlist
+
+        Allowlist.parse(v)  # ValueError names the entry that is neither a host nor a CIDR
         return v
 
     @property

@@ -53,8 +53,9 @@ def error_name(e: BaseException) -> str:
 
 
 def safe_traceback(e: BaseException, limit: int = 25) -> list[str]:
-    """Where the exception went through, innermost last: `pars/services/relay.py:120 in _relay`.
-    Frames only: no message, no source line, no local variable."""
+    """Where the exception went through, innermost last, as the last three parts of each
+    file's path: `services/delivery/relay.py:120 in _relay`. Frames only: no message, no
+    source line, no local variable."""
     frames = traceback.extract_tb(e.__traceback__)[-limit:]
     return [f"{'/'.join(Path(f.filename).parts[-3:])}:{f.lineno} in {f.name}" for f in frames]
 

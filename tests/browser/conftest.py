@@ -194,3 +194,9 @@ def sign_in(page: Page, live: LiveServer, username: str, password: str = PASSWOR
     page.wait_for_url("**/signin/code**")
     page.get_by_label("Six-digit code, or a recovery code").fill(live.code(username))
     page.get_by_role("button", name="Continue").click()
+
+
+def sign_out(page: Page) -> None:
+    """The header's Sign out button; back at the sign-in page."""
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url("**/signin**")

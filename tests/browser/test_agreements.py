@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 from playwright.sync_api import Locator, Page, expect
 
 from pars.services.agreements import add_partner
-from tests.browser.conftest import LiveServer, assert_clean, axe, enrol_directly, shot, sign_in
+from tests.browser.conftest import (
+    LiveServer,
+    assert_clean,
+    axe,
+    enrol_directly,
+    shot,
+    sign_in,
+    sign_out,
+)
 
 
 def forget_expected_422(page: Page) -> None:
@@ -28,11 +36,6 @@ def _tick(form: Locator, label: str) -> None:
     """USWDS draws its own box and moves the input off screen: the user clicks the label."""
     form.locator("label", has_text=label).click()
     expect(form.get_by_label(label)).to_be_checked()
-
-
-def _sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/signin**")
 
 
 def test_draft_refuse_fix_submit_approve(page: Page, live_server: LiveServer) -> None:
@@ -94,7 +97,7 @@ def test_draft_refuse_fix_submit_approve(page: Page, live_server: LiveServer) ->
     expect(page.locator(".pars-quorum")).to_contain_text("0 of the 2")
     axe(page)
     shot(page, "agreements-pending")
-    _sign_out(page)
+    sign_out(page)
 
     for n, owner in enumerate(("owner_district_attorney", "owner_courts"), start=1):
         sign_in(page, live, owner)
@@ -120,7 +123,7 @@ def test_draft_refuse_fix_submit_approve(page: Page, live_server: LiveServer) ->
             expect(page.get_by_role("cell", name="Active")).to_be_visible()
             axe(page)
             shot(page, "agreements-list")
-        _sign_out(page)
+        sign_out(page)
     assert_clean(page)
 
 

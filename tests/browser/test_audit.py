@@ -16,9 +16,9 @@ from pars.services import agreements as ag
 from pars.services import arrests as svc
 from pars.services.app import Principal
 from pars.services.audit import checkpoint
-from pars.services.feed import authenticate_partner, feed_page
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once
 from pars.services.inputs import ArrestIn
-from pars.services.relay import relay_once
 from tests.browser.conftest import (
     DESKTOP,
     TABLET,

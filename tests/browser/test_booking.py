@@ -99,6 +99,13 @@ def test_book_an_arrest(page: Page, live_server: LiveServer) -> None:
     expect(candidate.get_by_role("button", name="This is the person")).to_have_attribute(
         "aria-pressed", "true"
     )
+    # What the officer left empty comes from the earlier arrest, to be checked with the person.
+    expect(page.get_by_label("Phone (optional)")).to_have_value("215-555-0100")
+    expect(page.get_by_label("Home address (optional)")).to_have_value(
+        "12 Elm St, Philadelphia PA 19107"
+    )
+    expect(page.get_by_label("Sex")).to_have_value("M")
+    expect(page.locator("#prefill-note")).to_contain_text("check each with the arrestee")
 
     # A wrong value is told beside the field, in words, as the draft saves itself.
     t.type("Height in inches", "tall")
@@ -165,6 +172,7 @@ def test_book_an_arrest(page: Page, live_server: LiveServer) -> None:
     assert view["state"] == "submitted"
     assert view["person"]["last_name"] == "Do" and view["person"]["state_id"] == "SID777"
     assert view["person"]["height_inches"] == 70
+    assert view["person"]["phone"] == "215-555-0100"  # filled in by the pick, saved
     assert [c["statute"] for c in view["charges"]] == ["18 § 2701 §§ A1"]
     # Records staff link it by that state ID: the same person record.
     linked = svc.identify(

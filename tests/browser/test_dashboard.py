@@ -13,9 +13,9 @@ from playwright.sync_api import Page, expect
 from pars.services import agreements as ag
 from pars.services import arrests as svc
 from pars.services.app import Principal
-from pars.services.feed import authenticate_partner, feed_page
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once
 from pars.services.inputs import ArraignmentIn, ArrestIn, ChargingDecisionIn
-from pars.services.relay import relay_once
 from tests.browser.conftest import (
     DESKTOP,
     LiveServer,

@@ -177,6 +177,8 @@ def test_a_defenders_docket_brings_in_a_new_client(page: Page, court: LiveServer
     page.wait_for_url("**/docket")
     expect(page.get_by_role("heading", name="Arraignment docket")).to_be_visible()
     expect(page.get_by_text("Novak, Mira")).to_have_count(0)
+    polls: list[dict[str, str]] = []
+    page.on("request", lambda r: polls.append(r.headers) if "/docket/cases" in r.url else None)
     expect(page.get_by_role("link", name=re.compile("^Arraign [A-Z]"))).to_have_count(0)
     # The clerk places the case on the next session while the defender's page stays open.
     place(live, arrest, live.pars.clock.now() + timedelta(hours=2))
@@ -184,6 +186,8 @@ def test_a_defenders_docket_brings_in_a_new_client(page: Page, court: LiveServer
     # The page asks every 10 seconds: this waits for the next ask (no reload).
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator(".pars-tag-new")).to_have_text("New")
+    # htmx sent the poll marked as the page's own request (not the user's activity).
+    assert polls and all(h.get("x-pars-refresh") == "auto" for h in polls), polls
     expect(page.get_by_role("heading", name="Arraignment docket")).to_be_visible()
     axe(page)
     shot(page, "docket-defender")

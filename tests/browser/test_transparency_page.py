@@ -17,9 +17,9 @@ from pars.services import agreements as ag
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
 from pars.services.audit import checkpoint
-from pars.services.feed import authenticate_partner, feed_page
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.inputs import ArrestIn
-from pars.services.relay import relay_once, withhold_ended
 from tests.browser.conftest import DESKTOP, TABLET, LiveServer, assert_clean, axe, shot
 from tests.conftest import KEYS
 from tests.factories import OWNERS, active_agreement, arrest_body

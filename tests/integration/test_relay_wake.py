@@ -8,7 +8,7 @@ import time
 
 from pars.services import agreements as ag
 from pars.services.app import Pars
-from pars.services.relay import relay_forever
+from pars.services.delivery.loop import relay_forever
 from tests.conftest import Api, rows
 from tests.factories import active_agreement, arrest_body
 

@@ -21,10 +21,10 @@ from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.arrests import create_arrest
+from pars.services.delivery.push import backoff
+from pars.services.delivery.relay import relay_once
+from pars.services.delivery.webhooks import deliver_webhooks
 from pars.services.inputs import ArrestIn
-from pars.services.push import backoff
-from pars.services.relay import relay_once
-from pars.services.webhooks import deliver_webhooks
 from tests.conftest import rows
 from tests.factories import PRIVACY_OFFICER as PO
 from tests.factories import active_agreement, arrest_body
@@ -34,7 +34,12 @@ OFFICER = Principal("officer1", "officer")
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"webhook_timeout_seconds": 0.5, "webhook_max_attempts": 3}
+    # The receivers listen on loopback, which webhooks may reach only through the allow-list.
+    return {
+        "webhook_timeout_seconds": 0.5,
+        "webhook_max_attempts": 3,
+        "webhook_allowlist": "127.0.0.1",
+    }
 
 
 class Receiver:
@@ -126,7 +131,7 @@ def test_retries_keep_order_then_deliver(
     assert actions.count("disclosure:redelivered") == 2
     assert actions.count("disclosure:acknowledged") == 2
     # Each request carried its own log entry's index.
-    indexes = [json.loads(r["body"])["pars_log_index"] for r in rec.received]
+    indexes = [json.loads(r["body"])["parslogindex"] for r in rec.received]
     assert len(set(indexes)) == 4
 
 
@@ -193,4 +198,4 @@ def test_not_sent_when_its_log_entry_cannot_be_written(
     assert [(d["status"], d["attempts"]) for d in rows(pars, "deliveries")] == [("queued", 0)]
     assert deliver_webhooks(pars) == 1  # once the log can be written, it goes, logged first
     assert len(rec.received) == 1
-    assert json.loads(rec.received[0]["body"])["pars_log_index"] >= 0
+    assert int(json.loads(rec.received[0]["body"])["parslogindex"]) >= 0

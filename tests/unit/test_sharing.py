@@ -349,5 +349,5 @@ def test_the_payload_is_a_cloudevent_naming_the_agreement() -> None:
     out = project(a, _event(record), T0, DEFAULT)
     assert out is not None
     assert out["specversion"] == "1.0"
-    assert out["pars_agreement"] == "ag-1/v1"
+    assert out["parsagreement"] == "ag-1/v1"
     assert out["data"] == {"id": "arrest-1", "otn": "Q1", "juvenile": False}

@@ -44,8 +44,14 @@ class Screens:
         self.secrets: dict[str, str] = {}  # username -> TOTP secret, once enrolled
         self.recovery: dict[str, list[str]] = {}
 
-    def browser(self) -> TestClient:
-        return TestClient(self.app, base_url=self.base_url, raise_server_exceptions=False)
+    def browser(self, address: str = "testclient") -> TestClient:
+        """A browser at the source `address` (the logon throttles count per address)."""
+        return TestClient(
+            self.app,
+            base_url=self.base_url,
+            raise_server_exceptions=False,
+            client=(address, 50000),
+        )
 
     @property
     def clock(self) -> FakeClock:

@@ -37,9 +37,9 @@ from pars.domain.events import EVENT_TYPES
 from pars.services import agreements as ag
 from pars.services.app import Pars
 from pars.services.auth import add_user
-from pars.services.nats import deliver_nats
-from pars.services.relay import relay_once, withhold_ended
-from pars.services.webhooks import deliver_webhooks
+from pars.services.delivery.nats import deliver_nats
+from pars.services.delivery.relay import relay_once, withhold_ended
+from pars.services.delivery.webhooks import deliver_webhooks
 from pars.sharing.fields import (
     ARREST_FIELDS,
     NEVER_DISCLOSED,
@@ -76,6 +76,12 @@ CANARIES: dict[str, str] = {
     "Qcanfix": "narrative",
 }
 SUBTREES = ["person", "charges", "custody_changes", "arraignment", "charging", "person.aliases"]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # The webhooks here go to a fake sender under a made-up host name the allow-list names.
+    return {"webhook_allowlist": "partner"}
 
 
 def _arrest(juvenile: bool) -> dict[str, Any]:
@@ -151,7 +157,11 @@ class Partners:
             hook = f"http://partner/{name}/{j}"
             extra: dict[str, Any] = {"webhook_url": hook} if transport == "webhook" else {}
             if data.draw(st.booleans()):
-                extra["lookup"] = {"identifiers": ["otn"], "per_minute": 600}
+                extra["lookup"] = {
+                    "identifiers": ["otn"],
+                    "per_minute": 600,
+                    "purposes": ["leak-test"],
+                }
             try:
                 aid = active_agreement(
                     self.api.pars, name, granted=granted, event_types=types,
@@ -212,7 +222,7 @@ class Partners:
             for otn in otns:
                 r = self.api.client.get(
                     "/api/v1/lookup",
-                    params={"otn": otn, "purpose": "leak test"},
+                    params={"otn": otn, "purpose": "leak-test"},
                     headers={"Authorization": f"Bearer {key}"},
                 )
                 if r.status_code == 403:
@@ -222,7 +232,7 @@ class Partners:
                 answer = r.json()
                 at = self.api.pars.clock.now().isoformat()
                 for item in answer["items"]:
-                    event = {"pars_agreement": answer["agreement"], "data": item, "time": at}
+                    event = {"parsagreement": answer["agreement"], "data": item, "time": at}
                     self.events[pid].append(event | {"type": "lookup"})
 
     def _got(self, pid: str, raw: bytes, body: bytes) -> None:
@@ -296,7 +306,9 @@ def test_partners_receive_only_what_their_agreements_grant(
     path = tmp_path_factory.mktemp("leaks") / "pars.db"
     shutil.copy(sqlite_template, path)
     clock = FakeClock(START)
-    settings = Settings(data_dir=path.parent, database_url=f"sqlite:///{path}")
+    settings = Settings(
+        data_dir=path.parent, database_url=f"sqlite:///{path}", webhook_allowlist="partner"
+    )
     pars = Pars(settings, clock=clock, keys=KeyRing(KEYS))
     try:
         with TestClient(create_app(pars), raise_server_exceptions=False) as client:
@@ -321,7 +333,7 @@ def _example(api: Api, clock: FakeClock, data: st.DataObject) -> None:
             assert username.lower() not in text, username
         assert juvenile["id"] not in text and juvenile["otn"].lower() not in text
         for event in partners.events[pid]:
-            agreement_id = event["pars_agreement"].split("/")[0]
+            agreement_id = event["parsagreement"].split("/")[0]
             doc = partners.agreements[agreement_id]
             assert datetime.fromisoformat(event["time"]) < doc["ends"], event["type"]
             for path in field_paths(event["data"]):
@@ -329,9 +341,7 @@ def _example(api: Api, clock: FakeClock, data: st.DataObject) -> None:
                 # Independently of the catalogue: no "who did it" leaf ever leaves.
                 assert not path.rsplit(".", 1)[-1].endswith("by"), path
                 assert _may(path, doc["granted"], doc["permitted"]), (path, doc["granted"])
-        docs = [
-            partners.agreements[e["pars_agreement"].split("/")[0]] for e in partners.events[pid]
-        ]
+        docs = [partners.agreements[e["parsagreement"].split("/")[0]] for e in partners.events[pid]]
         for canary, path in CANARIES.items():
             if canary.lower() in text:
                 assert any(_may(path, d["granted"], d["permitted"]) for d in docs), canary
@@ -359,7 +369,7 @@ def test_the_checks_above_see_what_a_granted_partner_receives(api: Api, clock: F
         hook = f"http://partner/{name}/{j}"
         extra: dict[str, Any] = {"webhook_url": hook} if transport == "webhook" else {}
         if transport == "feed":
-            extra["lookup"] = {"identifiers": ["otn"], "per_minute": 600}
+            extra["lookup"] = {"identifiers": ["otn"], "per_minute": 600, "purposes": ["leak-test"]}
         granted = ["case", "identity", "charges", "custody_changes"]
         aid = active_agreement(
             api.pars, name, granted=granted, event_types=sorted(EVENT_TYPES),
@@ -371,7 +381,7 @@ def test_the_checks_above_see_what_a_granted_partner_receives(api: Api, clock: F
     adult = _lifecycle(api, who, _arrest(juvenile=False), data, partners, clock)  # type: ignore[arg-type]
     juvenile = _lifecycle(api, who, _arrest(juvenile=True), data, partners, clock)  # type: ignore[arg-type]
     text = b"".join(partners.received[pid]).decode()
-    transports = {e["pars_agreement"].split("/")[0] for e in partners.events[pid]}
+    transports = {e["parsagreement"].split("/")[0] for e in partners.events[pid]}
     assert transports == set(partners.agreements)  # each of the three agreements received
     assert adult["otn"] in text and "Qcanlast" in text and "Qcanwhy" in text
     # A subtree grant carries its free text only where the policy lets narrative go.

@@ -122,3 +122,65 @@ def test_merge_and_unmerge(api: Api, backend: str) -> None:
         .status_code
         == 403
     )
+
+
+def test_a_year_of_birth_alone_is_accepted_and_compared_by_year(api: Api, backend: str) -> None:
+    person = _identify(
+        api, _book(api, last_name="Okafor", first_name="Mary", date_of_birth=None,
+                   birth_year=1962, aliases=[]), "L1",
+    )  # fmt: skip
+    query = {"person": {"last_name": "Okafor", "first_name": "Mary", "date_of_birth": "1962-11-30"}}
+    r = api.as_("officer").post("/api/v1/persons/match", json=query)
+    assert r.status_code == 200, r.text
+    (best,) = r.json()["candidates"]
+    assert best["person_id"] == person and best["record"]["dob_year"] == 1962
+    dob = next(f for f in best["fields"] if f["field"] == "dob")
+    assert dob["level"] == "SAME_YEAR" and dob["agrees"]
+
+
+def test_an_unknown_name_is_missing_not_a_match(api: Api, backend: str) -> None:
+    _identify(api, _book(api, last_name="UNKNOWN", first_name="Felicity", aliases=[]), "L1")
+    query = {"person": {"last_name": "UNKNOWN", "first_name": "Felicity"}}
+    r = api.as_("officer").post("/api/v1/persons/match", json=query)
+    assert r.status_code == 200, r.text
+    assert r.json()["candidates"] == []  # no name pair, no date: nothing shares a key
+
+
+@pytest.mark.parametrize(
+    ("person", "pointer", "detail"),
+    [
+        ({"date_of_birth": "1901-06-01"}, "/person/date_of_birth", "more than 120 years ago"),
+        ({"date_of_birth": None, "birth_year": 1904}, "/person/birth_year", "more than 120"),
+        ({"date_of_birth": None, "birth_year": 2099}, "/person/birth_year", "in the future"),
+        ({"birth_year": 1991}, "/person", "birth_year must be the year of date_of_birth"),
+        ({"birth_year": "1990"}, "/person/birth_year", ""),
+    ],
+)
+def test_dates_of_birth_out_of_range_are_refused(
+    api: Api, person: dict[str, Any], pointer: str, detail: str
+) -> None:
+    body = arrest_body()
+    body["person"] = {**body["person"], **person}
+    body["person"] = {k: v for k, v in body["person"].items() if v is not None}
+    r = api.as_("officer").post("/api/v1/arrests?submit=true", json=body)
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert any(e["pointer"] == pointer and detail in e["detail"] for e in errors), errors
+    assert rows(api.pars, "arrests") == []
+
+
+def test_the_booking_screen_asks_with_an_unknown_name(api: Api, backend: str) -> None:
+    from pars.services.app import Principal
+    from pars.web.screens.booking_records import candidates
+
+    unknown = {"last_name": "UNKNOWN", "first_name": "Felicity", "aliases": []}
+    person = _identify(api, _book(api, **unknown, date_of_birth="1984-07-19"), "L1")
+    form = {"person.last_name": "UNKNOWN", "person.first_name": "Felicity",
+            "person.date_of_birth": "1984-07-19"}  # fmt: skip
+    officer = Principal("officer1", "officer")
+    found = candidates(api.pars, officer, form)
+    assert found["asked"] and [i["person_id"] for i in found["items"]] == [person]
+    last = next(f for f in found["items"][0]["fields"] if f["field"] == "last")
+    assert last["level"] == "MISSING"
+    other_day = candidates(api.pars, officer, {**form, "person.date_of_birth": "1991-03-02"})
+    assert other_day == {"asked": True, "items": []}  # "Felicity" alone makes no block

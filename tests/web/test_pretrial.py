@@ -12,7 +12,7 @@ from pars.domain.arraignment import BailType
 from pars.domain.pretrial import Recommendation
 from pars.domain.roles import Role
 from pars.services import agreements as ag
-from pars.services.relay import relay_once
+from pars.services.delivery.relay import relay_once
 from tests.conftest import Api, rows
 from tests.factories import active_agreement, arraignment_body
 from tests.web.helpers import arrest_in

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,8 +25,8 @@ from pars.services import agreements as ag
 from pars.services import audit_search as svc
 from pars.services.app import Principal
 from pars.services.audit import checkpoint
-from pars.services.feed import authenticate_partner, feed_page
-from pars.services.relay import relay_once
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once
 from pars.store.audit import AuditRow, append_rows
 from tests.conftest import START, Api, rows
 from tests.factories import active_agreement, approve_all
@@ -320,6 +322,25 @@ def _verify(screens: Screens, client: TestClient, **kw: Any) -> Any:
     return r
 
 
+AUTO = {"HX-Request": "true", "X-PARS-Refresh": "auto"}  # as the progress fragment polls
+_POLL = re.compile(r'hx-get="(/audit/verify/[A-Za-z0-9_-]+)" hx-trigger="load delay:1s"')
+
+
+def _verify_htmx(screens: Screens, client: TestClient, page: str) -> str:
+    """Press "Verify now" as HTMX does, then follow the fragment's polls to the result."""
+    r = screens.post(client, "/audit/verify", page=page, headers={"HX-Request": "true"})
+    assert r.status_code == 200, r.text
+    for _ in range(600):
+        poll = _POLL.search(r.text)
+        if poll is None:
+            return r.text
+        assert "Checking the log" in r.text and "<progress" in r.text
+        time.sleep(0.05)
+        r = client.get(poll.group(1), headers=AUTO)
+        assert r.status_code == 200, r.text
+    raise AssertionError("the check never ended")
+
+
 def test_verify_now_shows_the_checkpoint_then_a_tampered_row(
     api: Api, clock: FakeClock, screens: Screens, backend: str
 ) -> None:
@@ -348,10 +369,10 @@ def test_verify_now_shows_the_checkpoint_then_a_tampered_row(
     )  # fmt: skip
     assert ran["details"]["checkpoint"] == latest["id"] and ran["details"]["problems"] == 0
 
-    # HTMX asks for the result alone.
-    fragment = screens.post(b, "/audit/verify", page=page, headers={"HX-Request": "true"})
-    assert fragment.status_code == 200 and "<html" not in fragment.text
-    assert "Verified: the log is intact" in fragment.text
+    # With HTMX the check runs as a job: its progress first, then the result alone.
+    fragment = _verify_htmx(screens, b, page)
+    assert "<html" not in fragment
+    assert "Verified: the log is intact" in fragment
 
     # Someone rewrites who did entry 3 in the database.
     with api.pars.engine.begin() as conn:
@@ -502,3 +523,54 @@ def test_bad_history_input_is_beside_the_field(api: Api, screens: Screens) -> No
         "disclosure_history:read", "failure"
     )  # fmt: skip
     assert b.get("/audit/history").status_code == 200  # the empty form
+
+
+def test_verify_now_runs_once_shows_progress_and_says_when_a_poll_names_no_check(
+    api: Api, screens: Screens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint(api.pars)
+    arrest_in(api, "submitted")
+    checkpoint(api.pars)
+    release = threading.Event()
+    calls: list[str] = []
+    real = svc.audit_verify.verify
+
+    def slow(pars: Any, *args: Any, progress: Any = None, **kw: Any) -> Any:
+        calls.append("verify")
+        if progress:
+            progress(7, 20)
+        assert release.wait(30)
+        return real(pars, *args, progress=progress, **kw)
+
+    monkeypatch.setattr(svc.audit_verify, "verify", slow)
+    first, second = screens.signed_in("auditor"), screens.signed_in("auditor")
+    page = first.get("/audit").text
+    r = screens.post(first, "/audit/verify", page=page, headers={"HX-Request": "true"})
+    poll = _POLL.search(r.text)
+    assert poll is not None, r.text
+    for _ in range(200):  # the thread reports its first progress
+        shown = first.get(poll.group(1), headers=AUTO).text
+        if "7 of 20 entries read" in shown:
+            break
+        time.sleep(0.02)
+    assert "7 of 20 entries read" in shown and 'value="35"' in shown
+    assert "Started by auditor1" in shown
+    # A second press meanwhile joins the running check instead of starting another.
+    joined = screens.post(
+        second, "/audit/verify", page=second.get("/audit").text, headers={"HX-Request": "true"}
+    )
+    assert _POLL.search(joined.text).group(1) == poll.group(1)  # type: ignore[union-attr]
+    release.set()
+    for _ in range(200):
+        done = first.get(poll.group(1), headers=AUTO).text
+        if "Verified: the log is intact" in done:
+            break
+        time.sleep(0.02)
+    assert "Verified: the log is intact" in done
+    assert calls == ["verify"]
+    assert [r["actor"] for r in _log(api) if r["action"] == "audit:verified"] == ["auditor1"]
+    # A check this process does not hold (restarted, or another process): said in words.
+    gone = first.get("/audit/verify/" + "x" * 22, headers=AUTO)
+    assert gone.status_code == 200 and "This check is not held by this server" in gone.text
+    # Not for other roles.
+    assert screens.signed_in("officer").get(poll.group(1)).status_code == 403

@@ -341,6 +341,42 @@ def test_candidates_with_their_explanation_and_a_pick(api: Api, screens: Screens
     assert "State ID SID777" in r.text
 
 
+def test_a_pick_fills_the_description_the_officer_left_empty(api: Api, screens: Screens) -> None:
+    person_id = _known_person(api)
+    b = screens.signed_in("officer")
+    found = b.get(f"/booking/prefill/{person_id}")
+    assert found.status_code == 200 and found.headers["cache-control"] == "no-store"
+    fields = found.json()["fields"]
+    assert fields == {
+        "person.middle_name": "Q", "person.sex": "M", "person.race": "W",
+        "person.ethnicity": "N", "person.address": "12 Elm St, Philadelphia PA 19107",
+        "person.phone": "215-555-0100",
+    }  # fmt: skip
+    assert found.json()["from"]  # the arrest's day, in words
+    reads = [x for x in rows(api.pars, "audit_log") if x["action"] == "arrest:read"]
+    assert reads and reads[-1]["actor"] == "officer1"
+    # Never the names, the date of birth or the protected identifiers.
+    for never in ("ssn", "place_of_birth", "citizenship", "last_name", "date_of_birth"):
+        assert f"person.{never}" not in fields
+    # No such person, or a role that does not book: nothing, or the 403.
+    assert b.get("/booking/prefill/" + "0" * 36).json() == {"fields": {}, "from": None}
+    assert screens.signed_in("prosecutor").get(f"/booking/prefill/{person_id}").status_code == 403
+
+    # The pick without JavaScript fills the same fields, never over what the officer typed.
+    typed = {
+        k: v
+        for k, v in FORM.items()
+        if k not in ("person.address", "person.phone", "person.race", "person.middle_name")
+    }
+    typed["person.sex"] = "X"
+    r = _save(screens, b, typed | {"person.first_name": "Jon"}, f"pick:{person_id}")
+    assert r.status_code == 200
+    assert 'name="person.address" type="text" value="12 Elm St, Philadelphia PA 19107"' in r.text
+    assert 'name="person.phone" type="tel" value="215-555-0100"' in r.text
+    assert 'name="person.middle_name" type="text" value="Q"' in r.text
+    assert re.search(r'<option value="X" selected', r.text), "the typed sex stays"
+
+
 def test_a_supervisors_pick_links_the_draft(api: Api, screens: Screens) -> None:
     person_id = _known_person(api)
     b = screens.signed_in("supervisor")

@@ -18,8 +18,8 @@ from pars.reports.stats import median, per_day, percentile
 from pars.services import agreements as ag
 from pars.services import dashboard as svc
 from pars.services.app import Principal
-from pars.services.feed import authenticate_partner, feed_page
-from pars.services.relay import relay_once
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once
 from pars.web.screens.dashboard import duration_words
 from tests.conftest import START, Api, rows
 from tests.factories import active_agreement, arraignment_body

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html as html_lib
 import io
 import re
 from collections import Counter
@@ -18,8 +19,8 @@ from pars.audit.checkpoint import Signer, verify_note
 from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.audit import checkpoint
+from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.inputs import RenewalIn
-from pars.services.relay import relay_once, withhold_ended
 from pars.services.transparency import shown
 from pars.sharing.fields import disclosed_classes
 from pars.store.audit import AuditRow, append_rows
@@ -117,7 +118,7 @@ def test_counts_equal_what_the_feed_and_lookups_delivered(
     active_agreement(api.pars, "PSP", granted=["case", "identity", "officer"])
     active_agreement(
         api.pars, "Penn Research", granted=["case"],
-        lookup={"identifiers": ["otn"], "per_minute": 10},
+        lookup={"identifiers": ["otn"], "per_minute": 10, "purposes": ["research-sample"]},
     )  # fmt: skip
     sent: Counter[tuple[str, str, str]] = Counter()
 
@@ -140,7 +141,7 @@ def test_counts_equal_what_the_feed_and_lookups_delivered(
     _tally(sent, "PSP", [i["data"] for i in page["items"]], clock.now())
     r = api.client.get(
         "/api/v1/lookup",
-        params={"otn": november[0]["otn"], "purpose": "research sample"},
+        params={"otn": november[0]["otn"], "purpose": "research-sample"},
         headers=research["headers"],
     )
     assert r.status_code == 200, r.text
@@ -194,7 +195,8 @@ def test_no_personal_data_or_staff_names_on_any_public_response(api: Api, backen
     psp = _partner(api, "PSP", "state_repository")
     active_agreement(
         api.pars, "PSP", granted=["case", "identity", "officer"],
-        lookup={"identifiers": ["otn", "state_id"], "per_minute": 10},
+        lookup={"identifiers": ["otn", "state_id"], "per_minute": 10,
+                "purposes": ["records-check"]},
     )  # fmt: skip
     arrests = [_submit(api, **CANARY_ARREST) for _ in range(6)]
     r = api.as_("prosecutor").post(
@@ -208,7 +210,7 @@ def test_no_personal_data_or_staff_names_on_any_public_response(api: Api, backen
     assert "Zqlastcanary" in str(delivered)  # the personal data really did leave
     r = api.client.get(
         "/api/v1/lookup",
-        params={"state_id": "ZQSTATE77", "purpose": "Zqpurpose check"},
+        params={"state_id": "ZQSTATE77", "purpose": "records-check"},
         headers=psp["headers"],
     )
     assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
@@ -349,6 +351,13 @@ def test_the_latest_checkpoint_is_published_and_verifiable(api: Api) -> None:
     assert verify_note(note, sig, key)
     html = _public(api, "/transparency").text
     assert signed["root_hash"] in html and "pars audit verify" in html
+    # The verifier key in the C2SP string form, and the checkpoint as the signed note itself,
+    # the same as the API serves (HTML-escaped as a whole, line for line).
+    verifier = log["public_key"]["verifier_key"]
+    assert verifier.startswith(log["public_key"]["key_name"] + "+")
+    assert html_lib.escape(verifier) in html
+    served = api.client.get("/api/v1/audit/checkpoint").text
+    assert served == signed["signed_note"] and html_lib.escape(served) in html
 
 
 def test_bad_query_input_names_the_parameter(api: Api) -> None:
@@ -374,7 +383,11 @@ def test_disclosure_history_of_a_person_and_an_arrest(
     api: Api, clock: FakeClock, backend: str
 ) -> None:
     psp = _partner(api, "PSP", "state_repository")
-    aid = active_agreement(api.pars, "PSP", lookup={"identifiers": ["otn"], "per_minute": 10})
+    aid = active_agreement(
+        api.pars,
+        "PSP",
+        lookup={"identifiers": ["otn"], "per_minute": 10, "purposes": ["warrant-check"]},
+    )
     mine = [_submit(api), _submit(api)]
     other = _submit(api)
     person = _identify(api, mine[0]["id"], "SID-1")
@@ -385,7 +398,7 @@ def test_disclosure_history_of_a_person_and_an_arrest(
     clock.advance(timedelta(minutes=1))
     r = api.client.get(
         "/api/v1/lookup",
-        params={"otn": mine[1]["otn"], "purpose": "warrant check"},
+        params={"otn": mine[1]["otn"], "purpose": "warrant-check"},
         headers=psp["headers"],
     )
     assert r.status_code == 200, r.text
@@ -416,7 +429,7 @@ def test_disclosure_history_of_a_person_and_an_arrest(
             (mine[1]["id"], "disclosure:lookup", "lookup", "PSP", aid, 1, ["case", "identity"],
              leaves[(mine[1]["id"], "disclosure:lookup")]),
         ]  # fmt: skip
-        assert history["items"][2]["purpose"] == "warrant check"
+        assert history["items"][2]["purpose"] == "warrant-check"
         assert history["items"][0]["at"] == START.isoformat()
 
     r = api.as_("auditor").get(f"/api/v1/arrests/{other['id']}/disclosures")

@@ -8,13 +8,14 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pars.services import agreements as ag
-from pars.services.nats import deliver_nats
-from pars.services.relay import relay_once
-from pars.services.webhooks import deliver_webhooks
+from pars.services.delivery.nats import deliver_nats
+from pars.services.delivery.relay import relay_once
+from pars.services.delivery.webhooks import deliver_webhooks
 from pars.sharing.fields import FieldClass
 from pars.sharing.policy import PARTNER_CLASSES
 from tests.conftest import Api
@@ -34,6 +35,12 @@ CANARIES: dict[str, FieldClass] = {
     "Qcanarywitness": FieldClass.VICTIM_WITNESS,
 }
 _names = itertools.count()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # The webhooks here go to a fake sender under a made-up host name the allow-list names.
+    return {"webhook_allowlist": "x"}
 
 
 def _canary_arrest() -> dict[str, Any]:

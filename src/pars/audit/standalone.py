@@ -1,10 +1,12 @@
-"""Stand-alone verifier for the PARS disclosure log: one file, Python 3.11+ and `cryptography`.
+"""Stand-alone verifier for the PARS disclosure log: one file, the Python 3.11+ standard library.
 
 Copy this file anywhere and run it against what PARS publishes; it imports nothing from PARS and
-shares no code with it (the tree below is written from RFC 6962 afresh):
+shares no code with it (the tree below is written from RFC 6962 afresh, the notes from C2SP's
+signed-note and tlog-checkpoint). Ed25519 uses `cryptography` when it is installed and a pure
+Python RFC 8032 check when it is not:
 
-    python standalone.py --log EXPORT.jsonl --checkpoints CHECKPOINTS.json --public-key KEY
-    python standalone.py --inclusion PROOF.json [--checkpoints CHECKPOINTS.json --public-key KEY]
+    python standalone.py --log EXPORT.jsonl --checkpoints CHECKPOINTS --public-key KEY
+    python standalone.py --inclusion PROOF.json [--checkpoints CHECKPOINTS --public-key KEY]
     python standalone.py --consistency PROOF.json [--checkpoints ... --public-key ...]
 
 (or `python -m pars.audit.standalone ...` where PARS is installed). Inputs:
@@ -12,12 +14,21 @@ shares no code with it (the tree below is written from RFC 6962 afresh):
 * EXPORT.jsonl: the log as JSON lines {"index": i, "entry": "<entry text>"} (`pars audit export`),
   lines in index order from 0. An entry's text is canonical JSON (sorted keys, no spaces, ASCII)
   holding "i", its own index; its leaf hash is SHA-256(0x00 || the entry's UTF-8 bytes).
-* CHECKPOINTS.json: a JSON list of signed checkpoints (`pars audit checkpoints`, or
-  `GET /api/v1/audit/checkpoints`), each with at least "note", the signed text
-  "<origin>\\n<size>\\n<base64 root>\\n<time>\\n", and "signature", base64 Ed25519 over the
-  note's UTF-8 bytes.
-* KEY: the log's raw 32-byte Ed25519 public key in base64 (`GET /api/v1/audit/public-key`);
-  its key id is the first 16 hex digits of SHA-256 of those 32 bytes.
+* CHECKPOINTS (one or more files, --checkpoints given again for each): what the server gives,
+  as it gives it. Signed notes (c2sp.org/signed-note), one or more in a file, as
+  `GET /api/v1/audit/checkpoint` answers by default: the text "<origin>\n<size>\n<base64
+  root>\n<time>\n", a blank line, and "— <key name> <base64(4-byte key id || Ed25519
+  signature)>\n" lines; signature lines of other keys are ignored. Or JSON: the answer of
+  `GET /api/v1/audit/checkpoints` ({"items": [...]}), of `GET /api/v1/audit/checkpoint` with
+  `Accept: application/json` (one object), the output of `pars audit checkpoints` (a list), or a
+  receipt. A JSON checkpoint is checked through its "signed_note" when it has one; checkpoints
+  signed before PARS wrote signed notes have only "note" and "signature" (base64 Ed25519 over
+  the note's UTF-8 bytes) and are checked that way.
+* KEY: the verifier key "<name>+<8 hex digits>+<base64(0x01 || key)>" (`verifier_key` of
+  `GET /api/v1/audit/public-key`, and on /transparency), or the raw 32-byte Ed25519 key in
+  base64, or a file holding either or that JSON answer. The key id of a signature line is
+  SHA-256(name || 0x0A || 0x01 || key)[:4]; with a raw key, a line is the log's when its id is
+  the one its name gives. (Checkpoints of before name the legacy id, SHA-256(key)[:8] in hex.)
 * PROOF.json: the answer of `GET /api/v1/audit/proof/inclusion` ({"index", "tree_size",
   "leaf_hash", "root_hash", "proof"}) or of `.../proof/consistency` ({"first", "second",
   "first_root_hash", "second_root_hash", "proof"}); for --inclusion also a partner's receipt
@@ -54,24 +65,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 __all__ = [
     "Checkpoint",
+    "LogKey",
     "Problem",
     "ProofReport",
     "Report",
     "StreamingTree",
     "check_consistency_file",
     "check_inclusion_file",
+    "checkpoint_items",
+    "ed25519_verify",
+    "ed25519_verify_pure",
     "key_id",
+    "legacy_key_id",
     "main",
+    "note_key_id",
+    "open_signed_note",
+    "parse_key",
     "read_checkpoints",
     "root_from_consistency",
     "root_from_inclusion",
+    "split_signed_notes",
     "tree_hash",
     "verify_export",
+    "verify_signed_note",
 ]
 
 HASH_BYTES = 32
@@ -225,11 +243,167 @@ def root_from_consistency(
 
 
 # ---------------------------------------------------------------------------------------------
-# Checkpoints.
+# Ed25519 (RFC 8032 §5.1.7, verification only). `cryptography` is used when it is installed;
+# without it the same check runs in pure Python, written from the RFC (slower, about a hundredth
+# of a second per signature, and enough for checkpoints). Only public data is handled, so the
+# pure version need not be constant-time.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+_Point = tuple[int, int, int, int]  # extended coordinates (X, Y, Z, T), x = X/Z, y = Y/Z
+
+
+def _point_add(a: _Point, b: _Point) -> _Point:
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    aa, bb = (y1 - x1) * (y2 - x2) % _P, (y1 + x1) * (y2 + x2) % _P
+    cc, dd = 2 * t1 * t2 * _D % _P, 2 * z1 * z2 % _P
+    e, f, g, h = bb - aa, dd - cc, dd + cc, bb + aa
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+def _point_mul(scalar: int, point: _Point) -> _Point:
+    out: _Point = (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            out = _point_add(out, point)
+        point = _point_add(point, point)
+        scalar >>= 1
+    return out
+
+
+def _point_equal(a: _Point, b: _Point) -> bool:
+    return (a[0] * b[2] - b[0] * a[2]) % _P == 0 and (a[1] * b[2] - b[1] * a[2]) % _P == 0
+
+
+def _point_decode(data: bytes) -> _Point | None:
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P or (x == 0 and sign):
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y, 1, x * y % _P
+
+
+_BASE = _point_decode((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))
+
+
+def ed25519_verify_pure(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 §5.1.7: [S]B = R + [SHA-512(R || A || M)]A, with S below the group order."""
+    assert _BASE is not None
+    if len(signature) != 64:
+        return False
+    a, r = _point_decode(public_key), _point_decode(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _L:
+        return False
+    digest = hashlib.sha512(signature[:32] + public_key + message).digest()
+    h = int.from_bytes(digest, "little") % _L
+    return _point_equal(_point_mul(s, _BASE), _point_add(r, _point_mul(h, a)))
+
+
+def _ed25519_verify_cryptography(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+try:
+    import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
+
+    ed25519_verify = _ed25519_verify_cryptography
+except ImportError:  # pragma: no cover - exercised by the tests through ed25519_verify_pure
+    ed25519_verify = ed25519_verify_pure
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: C2SP signed notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint), and the
+# earlier form, a note with its bare signature beside it in JSON.
+
+SIGNATURE_PREFIX = "\u2014 "  # em dash, space
+ED25519_TYPE = b"\x01"
+
+
+def legacy_key_id(public_key: bytes) -> str:
+    """The key id of checkpoints signed before they were signed notes: SHA-256(key)[:8], hex."""
+    return hashlib.sha256(public_key).hexdigest()[:16]
 
 
 def key_id(public_key: bytes) -> str:
-    return hashlib.sha256(public_key).hexdigest()[:16]
+    """Kept for callers of earlier versions: the legacy key id."""
+    return legacy_key_id(public_key)
+
+
+def valid_key_name(name: str) -> bool:
+    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+
+
+def note_key_id(name: str, public_key: bytes) -> bytes:
+    """c2sp.org/signed-note: SHA-256(key name || 0x0A || 0x01 || 32-byte key)[:4]."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + ED25519_TYPE + public_key).digest()[:4]
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """The key checkpoints must be signed with; `name` when given as a verifier key string."""
+
+    public_key: bytes
+    name: str | None = None
+
+    def describe(self) -> str:
+        if self.name is None:
+            return f"public key {_b64(self.public_key)}"
+        kid = note_key_id(self.name, self.public_key).hex()
+        return f"{self.name}+{kid}+{_b64(ED25519_TYPE + self.public_key)}"
+
+
+def parse_key(text: str) -> LogKey:
+    """A raw 32-byte Ed25519 key in base64, or a verifier key string
+    "<name>+<8 hex digits>+<base64(0x01 || key)>" (its id is checked). ValueError otherwise."""
+    text = text.strip()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == 32:  # 44 characters ending in "=": never a verifier key (33 bytes, no "=")
+        return LogKey(raw)
+    name, _, rest = text.partition("+")
+    kid_hex, _, key_b64 = rest.partition("+")
+    if not (valid_key_name(name) and len(kid_hex) == 8 and key_b64):
+        raise ValueError(
+            "not an Ed25519 public key: give the raw 32-byte key in base64 or the verifier key "
+            "<name>+<key id>+<base64 key>"
+        )
+    key = _unb64(key_b64, "the verifier key's key")
+    if len(key) != 33 or key[:1] != ED25519_TYPE:
+        raise ValueError("the verifier key is not an Ed25519 key (type 0x01, 32 bytes)")
+    try:
+        kid = bytes.fromhex(kid_hex)
+    except ValueError as e:
+        raise ValueError("the verifier key's id is not 8 hex digits") from e
+    if note_key_id(name, key[1:]) != kid:
+        raise ValueError("the verifier key's id does not match its name and key")
+    return LogKey(key[1:], name)
+
+
+def _as_key(key: bytes | LogKey) -> LogKey:
+    return key if isinstance(key, LogKey) else LogKey(bytes(key))
 
 
 def _b64(value: bytes) -> str:
@@ -272,58 +446,182 @@ class Checkpoint:
 
 
 def _parse_note(note: str) -> tuple[str, int, bytes, str]:
-    lines = note.split("\n")
-    if len(lines) != 5 or lines[4] != "":
-        raise ValueError("the note is not four lines each ended by a newline")
-    origin, size_text, root_text, time = lines[:4]
-    if not origin:
-        raise ValueError("the note has no origin line")
-    if not (size_text.isascii() and size_text.isdigit()):
-        raise ValueError(f"the note's size line {size_text!r} is not a number")
+    """(origin, size, root, first extension line or "") of a tlog-checkpoint note text."""
+    if not note.endswith("\n"):
+        raise ValueError("the note does not end with a newline")
+    lines = note[:-1].split("\n")
+    if len(lines) < 3:
+        raise ValueError("the note has fewer than three lines (origin, size, root)")
+    if not all(lines):
+        raise ValueError("the note has an empty line")
+    origin, size_text, root_text = lines[:3]
+    if not (size_text.isascii() and size_text.isdigit()) or (
+        size_text.startswith("0") and size_text != "0"
+    ):
+        raise ValueError(f"the note's size line {size_text!r} is not a decimal number")
+    time = lines[3] if len(lines) > 3 else ""
     return origin, int(size_text), _unb64_hash(root_text, "the note's root"), time
 
 
-def _check_signature(note: str, signature: bytes, public_key: Ed25519PublicKey) -> bool:
+def open_signed_note(text: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
+    """(note text, [(key name, 4-byte key id, signature)]) of a signed note; ValueError if it is
+    not one. Nothing is verified here."""
+    if any(ord(c) < 0x20 and c != "\n" for c in text):
+        raise ValueError("the signed note holds control characters other than newline")
+    split = text.rfind("\n\n")
+    if split < 0 or not text.endswith("\n"):
+        raise ValueError("not a signed note: no blank line before signature lines")
+    note, block = text[: split + 1], text[split + 2 : -1]
+    signatures = []
+    for line in block.split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise ValueError("not a signed note: a signature line must start with an em dash")
+        name, _, b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        raw = _unb64(b64, "a signature")
+        if not valid_key_name(name) or len(raw) < 5:
+            raise ValueError("not a signed note: a malformed signature line")
+        signatures.append((name, raw[:4], raw[4:]))
+    return note, signatures
+
+
+def verify_signed_note(text: str, key: bytes | LogKey) -> str:
+    """The note text when the log's key signed it; ValueError otherwise. Signature lines of
+    other keys (witnesses' cosignatures, say) are ignored, as the spec requires. Given a bare
+    key, a line is the log's when its key id is the one its name and the key give."""
+    key = _as_key(key)
+    note, signatures = open_signed_note(text)
+    ours = [
+        (name, sig)
+        for name, kid, sig in signatures
+        if (key.name is None or name == key.name) and kid == note_key_id(name, key.public_key)
+    ]
+    if not ours:
+        named = ", ".join(f"{n}+{k.hex()}" for n, k, _ in signatures)
+        raise ValueError(f"no signature line is by the log's key ({key.describe()}): {named}")
+    for name, sig in ours:
+        if not ed25519_verify(key.public_key, note.encode("utf-8"), sig):
+            raise ValueError(f"the signature of {name} does not verify with the public key")
+    return note
+
+
+def split_signed_notes(text: str) -> list[str]:
+    """The signed notes in a text holding one or more, one after another (blank lines between
+    them are allowed)."""
+    notes: list[str] = []
+    current: list[str] = []
+    in_signatures = after_blank = False
+    for line in text.splitlines(keepends=True):
+        if in_signatures and not line.startswith(SIGNATURE_PREFIX):
+            notes.append("".join(current))
+            current, in_signatures = [], False
+        if not current and not line.strip():
+            continue
+        if after_blank and line.startswith(SIGNATURE_PREFIX):
+            in_signatures = True
+        current.append(line)
+        after_blank = line == "\n" and not in_signatures
+    if current:
+        notes.append("".join(current))
+    return notes
+
+
+def _check_item(item: object, key: LogKey) -> tuple[str, int, bytes, str]:
+    """Verify one checkpoint: a signed note (text), a JSON view holding "signed_note", or the
+    earlier JSON form holding "note" and a bare "signature"."""
+    if isinstance(item, str):
+        return _parse_note(verify_signed_note(item, key))
+    if not isinstance(item, Mapping):
+        raise ValueError("it is neither a signed note nor a JSON object")
+    signed = item.get("signed_note")
+    if isinstance(signed, str):
+        note = verify_signed_note(signed, key)
+        if "note" in item and item["note"] != note:
+            raise ValueError('its "note" differs from the text of its signed note')
+    else:
+        bare = item.get("note")
+        if not isinstance(bare, str):
+            raise ValueError('it has no "signed_note" and no "note" text')
+        note = bare
+        signature = _unb64(item.get("signature"), "its signature")
+        if not ed25519_verify(key.public_key, note.encode("utf-8"), signature):
+            claimed = item.get("key_id")
+            known = {legacy_key_id(key.public_key)}
+            origin = note.split("\n", 1)[0]
+            if valid_key_name(origin):
+                known.add(note_key_id(origin, key.public_key).hex())
+            other = (
+                f" (it names key {claimed}, not {' or '.join(sorted(known))})"
+                if isinstance(claimed, str) and claimed not in known
+                else ""
+            )
+            raise ValueError(f"the signature does not verify with the public key{other}")
+    origin, size, root, time = _parse_note(note)
+    # The unsigned fields beside the note must say what the signed note says.
+    if "size" in item and item["size"] != size:
+        raise ValueError(f'its "size" {item["size"]!r} differs from the signed note')
+    if "root_hash" in item and item["root_hash"] != _b64(root):
+        raise ValueError('its "root_hash" differs from the signed note')
+    return origin, size, root, time
+
+
+def _claimed(item: object) -> tuple[str, int, bytes, str] | None:
+    """What an unverified checkpoint says, if it can be read at all."""
     try:
-        public_key.verify(signature, note.encode("utf-8"))
-    except InvalidSignature:
-        return False
-    return True
+        if isinstance(item, Mapping) and isinstance(item.get("signed_note"), str):
+            item = item["signed_note"]
+        if isinstance(item, str):
+            return _parse_note(open_signed_note(item)[0])
+        if isinstance(item, Mapping) and isinstance(item.get("note"), str):
+            return _parse_note(item["note"])
+    except ValueError:
+        pass
+    return None
 
 
-def read_checkpoints(items: Sequence[object], public_key: bytes) -> list[Checkpoint]:
-    """Parse and check every checkpoint; a bad one comes back with its `problem` set."""
-    key = Ed25519PublicKey.from_public_bytes(public_key)
-    kid = key_id(public_key)
+def read_checkpoints(items: Sequence[object], public_key: bytes | LogKey) -> list[Checkpoint]:
+    """Parse and check every checkpoint (signed notes as text, or JSON objects as the API and
+    `pars audit checkpoints` give them); a bad one comes back with its `problem` set."""
+    key = _as_key(public_key)
     out: list[Checkpoint] = []
     for position, item in enumerate(items, start=1):
         origin, size, root, time = "", -1, b"", ""
         problem: str | None = None
         try:
-            if not isinstance(item, Mapping):
-                raise ValueError("it is not a JSON object")
-            note = item.get("note")
-            if not isinstance(note, str):
-                raise ValueError('it has no "note" text')
-            origin, size, root, time = _parse_note(note)
-            signature = _unb64(item.get("signature"), "its signature")
-            if not _check_signature(note, signature, key):
-                claimed = item.get("key_id")
-                other = (
-                    f" (it names key {claimed}, not {kid})"
-                    if isinstance(claimed, str) and claimed != kid
-                    else ""
-                )
-                raise ValueError(f"the signature does not verify with the public key{other}")
-            # The unsigned fields beside the note must say what the signed note says.
-            if "size" in item and item["size"] != size:
-                raise ValueError(f'its "size" {item["size"]!r} differs from the signed note')
-            if "root_hash" in item and item["root_hash"] != _b64(root):
-                raise ValueError('its "root_hash" differs from the signed note')
+            origin, size, root, time = _check_item(item, key)
         except ValueError as e:
             problem = str(e)
+            # Label a bad checkpoint by what it claims, when that can be read.
+            origin, size, root, time = _claimed(item) or (origin, size, root, time)
         out.append(Checkpoint(position, origin, size, root, time, problem))
     return out
+
+
+def checkpoint_items(text: str) -> list[object]:
+    """The checkpoints in a file's text: JSON (a list; {"items": [...]} as
+    GET /api/v1/audit/checkpoints answers; {"checkpoints": [...]}; one checkpoint object, as
+    GET /api/v1/audit/checkpoint answers with Accept: application/json, or a receipt holding
+    one) or one or more signed notes, as GET /api/v1/audit/checkpoint answers by default.
+    ValueError when it is none of these."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        doc = json.loads(text)
+        if isinstance(doc, list):
+            return list(doc)
+        if isinstance(doc, dict):
+            for name in ("items", "checkpoints"):
+                if isinstance(doc.get(name), list):
+                    return list(doc[name])
+            if "note" in doc or "signed_note" in doc:
+                return [doc]
+            if isinstance(doc.get("checkpoint"), Mapping):
+                return [doc["checkpoint"]]
+        raise ValueError("the JSON holds no checkpoints (a list, or an object with items)")
+    notes = split_signed_notes(text)
+    if not notes:
+        raise ValueError("the file holds no checkpoint")
+    for note in notes:
+        open_signed_note(note)  # malformed text is a usage error, not a bad checkpoint
+    return list(notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,10 +668,11 @@ class Report:
         """The first problem that names one entry exactly."""
         return next((p for p in self.problems if p.index is not None), None)
 
-    def render(self, public_key: bytes | None = None) -> str:
+    def render(self, public_key: bytes | LogKey | None = None) -> str:
         out = ["PARS disclosure log: stand-alone verification"]
         if public_key is not None:
-            out.append(f"public key: {_b64(public_key)} (key id {key_id(public_key)})")
+            key = _as_key(public_key)
+            out.append(f"key: {key.describe()} (legacy key id {legacy_key_id(key.public_key)})")
         last = f"indexes 0..{self.entries - 1}" if self.entries else "empty"
         out.append(f"export: {self.entries:,} entries ({last}), root {_b64(self.root)}")
         good = sum(c.valid for c in self.checkpoints)
@@ -589,7 +888,7 @@ def _compare_roots(report: Report, state: _Export, due: list[Checkpoint], last_m
 def verify_export(
     lines: Iterable[bytes | str],
     checkpoints: Sequence[object],
-    public_key: bytes,
+    public_key: bytes | LogKey,
     *,
     require_all: bool = False,
     agreement: str | None = None,
@@ -736,7 +1035,7 @@ def _int_field(doc: Mapping[str, Any], name: str) -> int:
 def check_inclusion_file(
     doc: object,
     checkpoints: list[Checkpoint] | None = None,
-    public_key: bytes | None = None,
+    public_key: bytes | LogKey | None = None,
     require_all: bool = False,
 ) -> ProofReport:
     """Check an inclusion proof answer, or a receipt (its entry is hashed and must be the
@@ -828,25 +1127,48 @@ def _read_json(path: str, what: str) -> Any:
         raise UsageError(f"{what} {path} is not JSON: {e}") from e
 
 
-def _checkpoint_list(doc: Any) -> list[object]:
-    """A list of checkpoints, or {"checkpoints": [...]}, or one checkpoint object."""
-    if isinstance(doc, dict) and isinstance(doc.get("checkpoints"), list):
-        return list(doc["checkpoints"])
-    if isinstance(doc, dict) and "note" in doc:
-        return [doc]
-    if isinstance(doc, list):
-        return doc
-    raise UsageError("the checkpoints file is not a JSON list of checkpoints")
-
-
-def _public_key(text: str) -> bytes:
+def _read_checkpoints_file(path: str) -> list[object]:
     try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise UsageError("--public-key is not base64") from e
-    if len(raw) != 32:
-        raise UsageError(f"--public-key is {len(raw)} bytes; an Ed25519 public key is 32")
-    return raw
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot read checkpoints {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"checkpoints {path} is not UTF-8 text") from e
+    try:
+        return checkpoint_items(text)
+    except ValueError as e:
+        raise UsageError(
+            f"checkpoints {path} is neither JSON checkpoints nor signed notes: {e}"
+        ) from e
+
+
+def _public_key(value: str) -> LogKey:
+    """--public-key: the key itself (raw base64 or a verifier key string), or a file holding
+    it or the JSON answer of GET /api/v1/audit/public-key."""
+    text = value
+    path = Path(value)
+    if not value.strip().endswith("=") and "\n" not in value and path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read the public key file {value}: {e}") from e
+        if text.lstrip().startswith("{"):
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                raise UsageError(f"the public key file {value} is not JSON: {e}") from e
+            found = (
+                doc.get("verifier_key") or doc.get("public_key") if isinstance(doc, dict) else None
+            )
+            if not isinstance(found, str):
+                raise UsageError(
+                    f'the public key file {value} has no "verifier_key" or "public_key"'
+                )
+            text = found
+    try:
+        return parse_key(text)
+    except ValueError as e:
+        raise UsageError(f"--public-key: {e}") from e
 
 
 def _export_lines(path: str) -> Iterator[bytes]:
@@ -863,8 +1185,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Check a PARS disclosure-log export, or a proof, against signed checkpoints.",
     )
     p.add_argument("--log", metavar="EXPORT.jsonl", help="the export to verify")
-    p.add_argument("--checkpoints", metavar="CHECKPOINTS.json", help="signed checkpoints")
-    p.add_argument("--public-key", metavar="BASE64", help="the log's Ed25519 public key")
+    p.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        action="append",
+        help="signed checkpoints: signed notes, or JSON as the API or `pars audit checkpoints` "
+        "give them (may be given more than once)",
+    )
+    p.add_argument(
+        "--public-key",
+        metavar="KEY",
+        help="the log's key: its verifier key <name>+<id>+<base64>, the raw key in base64, or "
+        "a file holding either or the answer of GET /api/v1/audit/public-key",
+    )
     p.add_argument(
         "--require-all",
         action="store_true",
@@ -887,9 +1220,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.checkpoints and not args.public_key:
         raise UsageError("--checkpoints needs --public-key")
     key = _public_key(args.public_key) if args.public_key else None
-    items = (
-        _checkpoint_list(_read_json(args.checkpoints, "checkpoints")) if args.checkpoints else None
-    )
+    items: list[object] | None = None
+    if args.checkpoints:
+        items = [item for path in args.checkpoints for item in _read_checkpoints_file(path)]
     ended_at = None
     if args.ended_at:
         try:

@@ -31,6 +31,11 @@ key                     content                                   survives
                         code
 ======================  ========================================  ==============================
 
+With only a year of birth (``dob_year``) a person gets the ``L`` key with that year and none of
+the other date keys. Placeholder names ("UNKNOWN", "DOE", "FNU": see
+:func:`pars.identity.normalize.known_names`) and placeholder addresses are missing, so they make
+no block.
+
 So a person has at most 5 + 3 + 4 = 12 keys. One corruption (a DOB typo, transposition or
 day/month swap; swapped names; a nickname; a misspelling; an alias) always leaves ``D`` or ``N``
 shared, and most pairs of corruptions leave one of the others; the address keys catch records
@@ -49,7 +54,12 @@ from functools import lru_cache
 from typing import Final
 
 from pars.identity.metaphone import double_metaphone
-from pars.identity.normalize import canonical_first_name, name_tokens, parse_address
+from pars.identity.normalize import (
+    canonical_first_name,
+    known_names,
+    name_tokens,
+    parse_address,
+)
 
 #: Aliases beyond this many add no keys (they are still compared in full).
 MAX_ALIAS_KEYS: Final = 3
@@ -109,13 +119,17 @@ def blocking_keys(
     aliases: Sequence[tuple[str | None, str | None]] = (),
     address: str | None = None,
     zip_code: str | None = None,
+    dob_year: int | None = None,
 ) -> frozenset[str]:
     """The blocking keys of a person (at most 12; see the module documentation for the design).
 
     Two records can be the same person only if their key sets intersect; the keys are plain
-    strings meant for an indexed column. Missing parts just yield fewer keys.
+    strings meant for an indexed column. Without a date of birth, ``dob_year`` (the year alone)
+    gives the ``L`` key. Missing parts just yield fewer keys; a placeholder
+    name or address ("UNKNOWN", "DOE", "HOMELESS") is missing and yields none.
     """
     keys: set[str] = set()
+    first, last = known_names(first, last)  # no block on a placeholder ("UNKNOWN", "DOE")
     first_code = _code(first or "", True)
     last_code = _code(last or "", False)
     if dob is not None:
@@ -128,8 +142,10 @@ def blocking_keys(
             keys.add(f"L:{last_code}:{year}")
         if first_code:
             keys.add(f"F:{first_code}:{dob.month:02d}{dob.day:02d}")
+    elif dob_year is not None and last_code:
+        keys.add(f"L:{last_code}:{dob_year:04d}")  # a year of birth alone: surname + year
     for alias_first, alias_last in ((first, last), *aliases[:MAX_ALIAS_KEYS]):
-        pair = _pair_key(alias_first, alias_last)
+        pair = _pair_key(*known_names(alias_first, alias_last))
         if pair:
             keys.add(pair)
     keys.update(_address_keys(address, zip_code, first_code, last_code))

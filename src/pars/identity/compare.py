@@ -27,6 +27,7 @@ from pars.identity.blocking import blocking_keys as blocking_keys
 from pars.identity.metaphone import double_metaphone
 from pars.identity.normalize import (
     fold,
+    known_names,
     name_tokens,
     name_variants,
     normalize_phone,
@@ -150,6 +151,9 @@ def _swapped(level: int, reason: str) -> tuple[int, str]:
 def _compare_pair(
     first_a: str | None, last_a: str | None, first_b: str | None, last_b: str | None
 ) -> NameComparison:
+    # A placeholder ("UNKNOWN", "DOE", "FNU") is missing: two unknown names never agree.
+    first_a, last_a = known_names(first_a, last_a)
+    first_b, last_b = known_names(first_b, last_b)
     fa, la = _name(first_a or ""), _name(last_a or "")
     fb, lb = _name(first_b or ""), _name(last_b or "")
     missing = (MISSING, "missing")
@@ -185,7 +189,8 @@ def compare_names(
     Every name of one person (the name and each alias) is compared with every name of the other;
     the pair with the most agreement (first + last levels, missing counting as 0) wins, the
     person's own names winning ties, and its levels and reasons are returned. A first or last
-    name missing on either side gets :data:`MISSING` (unless an alias pair does better).
+    name missing on either side gets :data:`MISSING` (unless an alias pair does better); a
+    placeholder (:func:`pars.identity.normalize.known_names`: UNKNOWN, DOE, FNU, ...) is missing.
     """
     if not aliases_a and not aliases_b:
         return _compare_pair(first_a, last_a, first_b, last_b)
@@ -215,12 +220,19 @@ class DobLevel(IntEnum):
 
     MISSING = -1  #: absent on either side
     DISAGREE = 0  #: none of the below
-    YEAR_CLOSE = 1  #: same month and day, years one apart (not a one-digit change)
-    SAME_YEAR_MONTH = 2  #: same year and month, another day
-    TRANSPOSED = 3  #: two adjacent digits of YYYYMMDD transposed (1990-12-03 vs 1990-12-30)
-    ONE_DIGIT = 4  #: exactly one digit of YYYYMMDD differs: a typo
-    DAY_MONTH_SWAPPED = 5  #: day and month swapped (1990-04-02 vs 1990-02-04): US/EU order
-    EXACT = 6  #: the same date
+    #: same year, the day and month unknown on one side or both: a year of birth alone, or the
+    #: 01/01 placeholder (see :func:`compare_dob`)
+    SAME_YEAR = 1
+    YEAR_CLOSE = 2  #: same month and day, years one apart (not a one-digit change)
+    SAME_YEAR_MONTH = 3  #: same year and month, another day
+    TRANSPOSED = 4  #: two adjacent digits of YYYYMMDD transposed (1990-12-03 vs 1990-12-30)
+    ONE_DIGIT = 5  #: exactly one digit of YYYYMMDD differs: a typo
+    DAY_MONTH_SWAPPED = 6  #: day and month swapped (1990-04-02 vs 1990-02-04): US/EU order
+    EXACT = 7  #: the same date
+
+
+#: A date of birth (a date), or only its year (an int) when the day and month are not known.
+Birth = date | int | None
 
 
 def _transposed(a: str, b: str) -> bool:
@@ -233,10 +245,35 @@ def _digits(d: date) -> str:
     return d.isoformat().replace("-", "")  # YYYYMMDD; isoformat() pads years below 1000
 
 
-def compare_dob(a: date | None, b: date | None) -> DobComparison:
-    """Compare two dates of birth as a :class:`DobLevel` with a reason; missing gives -1."""
+def year_only(dob: Birth) -> int | None:
+    """The year of a date of birth whose day and month are not known: a bare year, or a date
+    on 1 January (the placeholder booking systems use for "day and month unknown"); else
+    ``None``."""
+    if isinstance(dob, int):
+        return dob
+    if dob is not None and dob.month == 1 and dob.day == 1:
+        return dob.year
+    return None
+
+
+def compare_dob(a: Birth, b: Birth) -> DobComparison:
+    """Compare two dates of birth as a :class:`DobLevel` with a reason; missing gives -1.
+
+    Either may be a year alone (an ``int``). A year alone or a 1 January date (the placeholder
+    for an unknown day and month) on either side compares by year only: the same year gives
+    :attr:`DobLevel.SAME_YEAR`, never :attr:`DobLevel.EXACT`, even for two identical 01/01
+    dates; another year disagrees.
+    """
     if a is None or b is None:
         return _MISSING
+    ya, yb = year_only(a), year_only(b)
+    if ya is not None or yb is not None:
+        year_a = a if isinstance(a, int) else a.year
+        year_b = b if isinstance(b, int) else b.year
+        if year_a == year_b:
+            return FieldComparison(DobLevel.SAME_YEAR, "same year; day and month unknown")
+        return FieldComparison(DobLevel.DISAGREE, f"years {year_a} vs {year_b}")
+    assert isinstance(a, date) and isinstance(b, date)
     if a == b:
         return FieldComparison(DobLevel.EXACT, "exact")
     # Only possible when both day and month are <= 12, since both dates are valid.
@@ -375,6 +412,13 @@ class PersonFields:
     zip_code: str | None = None
     phone: str | None = None
     aliases: tuple[tuple[str | None, str | None], ...] = ()
+    #: The year of birth when the date is not known (``dob`` is ``None``).
+    dob_year: int | None = None
+
+    @property
+    def birth(self) -> Birth:
+        """The date of birth, else the year of birth alone, else ``None``."""
+        return self.dob if self.dob is not None else self.dob_year
 
 
 class PersonComparison(NamedTuple):
@@ -403,7 +447,7 @@ def compare_persons(a: PersonFields, b: PersonFields) -> PersonComparison:
     """Compare every matching field of two persons."""
     return PersonComparison(
         compare_names(a.first, a.last, b.first, b.last, a.aliases, b.aliases),
-        compare_dob(a.dob, b.dob),
+        compare_dob(a.birth, b.birth),
         compare_sex(a.sex, b.sex),
         compare_address(a.address, b.address, a.zip_code, b.zip_code),
         compare_phone(a.phone, b.phone),

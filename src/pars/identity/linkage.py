@@ -35,7 +35,13 @@ def compact_name(name: str | None) -> str:
 def keys_of(person: PersonFields) -> frozenset[str]:
     """The blocking keys of a person (see :mod:`pars.identity.blocking`)."""
     return blocking_keys(
-        person.first, person.last, person.dob, person.aliases, person.address, person.zip_code
+        person.first,
+        person.last,
+        person.dob,
+        person.aliases,
+        person.address,
+        person.zip_code,
+        person.dob_year,
     )
 
 

@@ -206,9 +206,17 @@ class MatchModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], version: int = 0) -> MatchModel:
+        """A model from :meth:`to_json`'s data. A model stored before the date of birth had its
+        SAME_YEAR level (seven levels) gets that level's default m and u inserted."""
+        m = {f: [float(x) for x in data["m"][f]] for f in FIELDS}
+        u = {f: [float(x) for x in data["u"][f]] for f in FIELDS}
+        if len(m["dob"]) == len(u["dob"]) == _levels("dob") - 1:
+            m["dob"].insert(DobLevel.SAME_YEAR, _SAME_YEAR_M)
+            u["dob"].insert(DobLevel.SAME_YEAR, _SAME_YEAR_U)
+            m["dob"], u["dob"] = list(_normalised(m["dob"])), list(_normalised(u["dob"]))
         return cls(
-            m={f: tuple(float(x) for x in data["m"][f]) for f in FIELDS},
-            u={f: tuple(float(x) for x in data["u"][f]) for f in FIELDS},
+            m={f: tuple(m[f]) for f in FIELDS},
+            u={f: tuple(u[f]) for f in FIELDS},
             prior=float(data["prior"]),
             tf={f: dict(data.get("tf", {}).get(f, {})) for f in TF_FIELDS},
             version=version,
@@ -224,6 +232,14 @@ def _normalised(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(v / total for v in values)
 
 
+# DobLevel.SAME_YEAR (a year of birth alone, or the 01/01 placeholder, on one side): about 2%
+# of pairs have such a side; of those a match shares the year nearly always, two strangers about
+# one time in 60 (the spread of ages at booking). Also what a model stored before the level
+# existed gets (see MatchModel.from_json).
+_SAME_YEAR_M: Final = 0.02
+_SAME_YEAR_U: Final = 0.0003
+
+
 # The model used before any training: m from the kinds of booking error the comparators are
 # built for, u from the chance agreement of a large city's records (one DOB in ~25,000, a
 # surname in ~1,000, a first name in ~300). `pars identity train` replaces it with estimates
@@ -233,8 +249,9 @@ DEFAULT_MODEL: Final = MatchModel(
         # DISAGREE, JW_80, JW_92, PHONETIC, TOKEN, SWAPPED, NICKNAME, EXACT
         "first": _normalised((0.02, 0.02, 0.03, 0.03, 0.01, 0.01, 0.04, 0.84)),
         "last": _normalised((0.03, 0.02, 0.04, 0.03, 0.02, 0.01, 0.0001, 0.85)),
-        # DISAGREE, YEAR_CLOSE, SAME_YEAR_MONTH, TRANSPOSED, ONE_DIGIT, DAY_MONTH_SWAPPED, EXACT
-        "dob": _normalised((0.02, 0.005, 0.01, 0.01, 0.03, 0.01, 0.915)),
+        # DISAGREE, SAME_YEAR, YEAR_CLOSE, SAME_YEAR_MONTH, TRANSPOSED, ONE_DIGIT,
+        # DAY_MONTH_SWAPPED, EXACT
+        "dob": _normalised((0.02, _SAME_YEAR_M, 0.005, 0.01, 0.01, 0.03, 0.01, 0.915)),
         "sex": (0.02, 0.98),
         # DISAGREE, SAME_ZIP, SAME_STREET_NAME, SAME_STREET, EXACT
         "address": (0.45, 0.12, 0.03, 0.05, 0.35),
@@ -244,7 +261,9 @@ DEFAULT_MODEL: Final = MatchModel(
     u={
         "first": _normalised((0.93, 0.05, 0.008, 0.006, 0.0005, 0.0001, 0.0015, 0.004)),
         "last": _normalised((0.975, 0.02, 0.002, 0.002, 0.0002, 0.0001, 0.00001, 0.001)),
-        "dob": _normalised((0.9974, 0.0004, 0.002, 0.00004, 0.0001, 0.00001, 0.00004)),
+        "dob": _normalised(
+            (0.9974, _SAME_YEAR_U, 0.0004, 0.002, 0.00004, 0.0001, 0.00001, 0.00004)
+        ),
         "sex": (0.5, 0.5),
         "address": (0.97, 0.03, 0.0005, 0.00005, 0.0001),
         "phone": (0.9999, 0.00001, 0.00001, 0.00001),

@@ -128,6 +128,50 @@ def canonical_first_name(name: str | None) -> str:
     return readings[0] if readings else parts[0]
 
 
+# What booking officers type when a name is not known. "-" and "?" fold to nothing already.
+_NAME_PLACEHOLDERS: Final = frozenset({
+    "UNKNOWN", "UNK", "UNKN", "DOE", "NONE", "NFN", "NLN", "FNU", "LNU", "NMN", "X", "XX", "XXX",
+    "N A", "NOT GIVEN", "REFUSED",
+})  # fmt: skip
+# Given names that are placeholders only beside a placeholder surname ("JOHN DOE").
+_PLACEHOLDER_GIVEN: Final = frozenset({"JOHN", "JANE", "BABY"})
+
+
+def is_placeholder_name(text: str | None) -> bool:
+    """Whether a name field says "not known": empty, punctuation only ("-", "?"), or every
+    part one of the usual placeholders (UNKNOWN, UNK, DOE, NONE, NFN, NLN, FNU, LNU, X, ...),
+    or JOHN/JANE DOE written in one field."""
+    folded = fold(text)
+    if not folded or folded in _NAME_PLACEHOLDERS:
+        return True
+    parts = folded.split()
+    if all(p in _NAME_PLACEHOLDERS for p in parts):
+        return True
+    return len(parts) == 2 and parts[0] in _PLACEHOLDER_GIVEN and parts[1] in _NAME_PLACEHOLDERS
+
+
+@lru_cache(maxsize=1 << 16)
+def known_names(first: str | None, last: str | None) -> tuple[str | None, str | None]:
+    """A (first, last) pair with each placeholder replaced by ``None`` (missing).
+
+    JOHN, JANE and BABY count as placeholders only when the surname is one ("JOHN DOE"): beside
+    a real surname they are real names. The comparators and the blocking keys read names
+    through this, so a placeholder never agrees with anything and never makes a block.
+    """
+    last_known = not is_placeholder_name(last)
+    first_known = not is_placeholder_name(first) and (
+        last_known or fold(first) not in _PLACEHOLDER_GIVEN
+    )
+    return (first if first_known else None), (last if last_known else None)
+
+
+# What an officer types for an address that is not known; such an address is missing.
+_ADDRESS_PLACEHOLDERS: Final = frozenset({
+    "UNKNOWN", "UNK", "NONE", "NA", "N A", "HOMELESS", "NO FIXED ADDRESS", "NFA", "REFUSED",
+    "NOT GIVEN", "X",
+})  # fmt: skip
+
+
 # USPS Publication 28 standard abbreviations for the words that appear in Philadelphia addresses.
 _ADDRESS_WORDS: Final = {
     "STREET": "ST", "STR": "ST", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "ROAD": "RD",
@@ -231,12 +275,15 @@ def _parse_address(text: str, zip_code: str) -> AddressParts | None:
 
 
 def parse_address(text: str | None, zip_code: str | None = None) -> AddressParts | None:
-    """Split a free-text address into house number, street, unit and ZIP; ``None`` if empty.
+    """Split a free-text address into house number, street, unit and ZIP; ``None`` if empty
+    or a placeholder ("UNKNOWN", "NONE", "HOMELESS", "NO FIXED ADDRESS", ...) with no ZIP.
 
     The street is read from the text before the first comma and ends at its street type (ST,
     AVE, ...) or at a unit designator, so a city written without commas is mostly left out. A
     5-digit ZIP (optionally ZIP+4) ending the text is used when ``zip_code`` is not given.
     """
+    if text and fold(text) in _ADDRESS_PLACEHOLDERS:
+        text = None
     return _parse_address(text or "", zip_code or "")
 
 

@@ -1,5 +1,5 @@
 """Account administration (role admin): list users, add one with a one-time password, disable
-and enable, reset the second factor, change the role. Every change is audited; every change
+and enable, unlock, reset the second factor, change the role. Every change is audited; every change
 that lowers trust (disable, reset, role) also ends the user's sessions and API tokens."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "list_users",
     "reset_second_factor",
     "set_disabled",
+    "unlock",
 ]
 
 _ADMIN = frozenset({Role.ADMIN})
@@ -64,7 +65,7 @@ def add_with_initial_password(
 def _user(uow: SqlUnitOfWork, username: str) -> UserRecord:
     user = uow.users.by_name(username)
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound("no such user")
     return user
 
 
@@ -88,6 +89,31 @@ def set_disabled(pars: Pars, who: Principal, username: str, disabled: bool) -> N
         action = "account:disabled" if disabled else "account:enabled"
         uow.audit(AuditEntry(who.username, action, "success", who.role, username))
         uow.commit()
+
+
+def unlock(pars: Pars, who: Principal, username: str) -> bool:
+    """End a lock-out now (audited `account:unlocked`, with whether a lock was in force) and
+    clear the failure counts and the username's logon throttles in this process. Whether the
+    account was locked."""
+    require_role(pars, who, _ADMIN, "manage_accounts")
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        user = _user(uow, username)
+        was_locked = bool(user.locked_until and user.locked_until > now)
+        uow.users.update(user.id, failed_logins=0, failed_second_factor=0, locked_until=None)
+        uow.audit(
+            AuditEntry(
+                who.username,
+                "account:unlocked",
+                "success",
+                who.role,
+                username,
+                details={"was_locked": was_locked},
+            )
+        )
+        uow.commit()
+    pars.logon_guard.forget(username)
+    return was_locked
 
 
 def reset_second_factor(pars: Pars, who: Principal, username: str) -> None:

@@ -16,6 +16,7 @@ from pars.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from pars.domain.roles import Role
 from pars.services.app import Pars, Principal
 from pars.services.auth import require_role
+from pars.services.delivery.outbound import check_webhook_url
 from pars.services.inputs import AgreementIn, ApprovalIn, RenewalIn
 from pars.sharing.agreements import Agreement, AgreementState, Lookup, Transport, to_document
 from pars.sharing.fields import FieldClass
@@ -23,6 +24,8 @@ from pars.sharing.policy import PARTNER_CLASSES
 from pars.store.uow import AuditEntry
 
 __all__ = [
+    "MANAGE_ROLES",
+    "READ_ROLES",
     "add_partner",
     "approve",
     "create_agreement",
@@ -31,6 +34,7 @@ __all__ = [
     "list_partners",
     "partner_deliveries",
     "renew",
+    "require_owner",
     "revoke",
     "rotate_partner_key",
     "set_webhook_secret",
@@ -39,8 +43,11 @@ __all__ = [
     "view",
 ]
 
-_MANAGE = frozenset({Role.PRIVACY_OFFICER})
-_READ = frozenset({Role.PRIVACY_OFFICER, Role.AUDITOR})
+#: Who drafts, submits and renews agreements (and, speaking for an owner, approves,
+#: suspends and revokes them); who reads agreements, partners and deliveries.
+MANAGE_ROLES = frozenset({Role.PRIVACY_OFFICER})
+READ_ROLES = frozenset({Role.PRIVACY_OFFICER, Role.AUDITOR})
+_MANAGE, _READ = MANAGE_ROLES, READ_ROLES
 
 
 def _key_hash(key: str) -> str:
@@ -90,7 +97,7 @@ def rotate_partner_key(pars: Pars, name: str, revoke_old: bool = True, by: str =
 
 def set_webhook_secret(pars: Pars, name: str, by: str = "cli") -> str:
     """A new webhook signing secret for the partner (replacing any); shown only now."""
-    from pars.services.webhooks import new_secret
+    from pars.services.delivery.webhooks import new_secret
 
     secret = new_secret()
     with pars.uow() as uow:
@@ -116,6 +123,8 @@ def view(a: Agreement, partner: dict[str, Any] | None, now: Any) -> dict[str, An
 
 def create_agreement(pars: Pars, who: Principal, data: AgreementIn) -> dict[str, Any]:
     require_role(pars, who, _MANAGE, "create agreements")
+    if data.webhook_url is not None:  # looked up before the transaction, not inside it
+        check_webhook_url(data.webhook_url, pars.settings.webhook_allowlist, pars.resolve)
     now = pars.clock.now()
     with pars.uow() as uow:
         partner = uow.sharing.partner(data.partner)
@@ -134,7 +143,11 @@ def create_agreement(pars: Pars, who: Principal, data: AgreementIn) -> dict[str,
             ends_at=data.ends_at,
             transport=Transport(data.transport),
             webhook_url=data.webhook_url,
-            lookup=Lookup(frozenset(data.lookup.identifiers), data.lookup.per_minute),
+            lookup=Lookup(
+                frozenset(data.lookup.identifiers),
+                data.lookup.per_minute,
+                frozenset(data.lookup.purposes),
+            ),
         )
         agreement.validate(pars.policy)  # refused at creation, and again at every delivery
         uow.sharing.add(agreement, who.username, now)
@@ -168,7 +181,7 @@ def _change(
         with pars.uow() as uow:
             current = uow.sharing.get(agreement_id, lock=True)
             if current is None:
-                raise NotFound(f"no agreement {agreement_id[:40]!r}")
+                raise NotFound("no such agreement")
             if every_live_version:
                 older = [
                     v
@@ -221,9 +234,21 @@ def _change(
     return view(changed, partner, now)
 
 
-def _owner(pars: Pars, who: Principal, what: str) -> str:
-    require_role(pars, who, _MANAGE, what)
+def require_owner(pars: Pars, who: Principal, what: str, subject: str | None = None) -> str:
+    """The owner `who` speaks for; Forbidden (and an `access:denied` row) unless `who` is a
+    privacy officer who speaks for one."""
+    require_role(pars, who, _MANAGE, what, subject)
     if who.owner is None:
+        pars.audit_now(
+            AuditEntry(
+                who.username,
+                "access:denied",
+                "denied",
+                who.role,
+                subject,
+                details={"step": what, "owner": None},
+            )
+        )
         raise Forbidden(
             f"only staff who speak for an owner ({', '.join(pars.policy.owners)}) may {what}"
         )
@@ -236,7 +261,7 @@ def submit(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
 
 
 def approve(pars: Pars, who: Principal, agreement_id: str, data: ApprovalIn) -> dict[str, Any]:
-    owner = _owner(pars, who, "approve agreements")
+    owner = require_owner(pars, who, "approve agreements")
     sensitive = frozenset(FieldClass(c) for c in data.sensitive)
     return _change(
         pars,
@@ -248,7 +273,7 @@ def approve(pars: Pars, who: Principal, agreement_id: str, data: ApprovalIn) -> 
 
 
 def suspend(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
-    owner = _owner(pars, who, "suspend agreements")
+    owner = require_owner(pars, who, "suspend agreements")
     return _change(
         pars,
         who,
@@ -260,7 +285,7 @@ def suspend(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
 
 
 def revoke(pars: Pars, who: Principal, agreement_id: str) -> dict[str, Any]:
-    owner = _owner(pars, who, "revoke agreements")
+    owner = require_owner(pars, who, "revoke agreements")
     return _change(
         pars,
         who,
@@ -290,9 +315,7 @@ def get_agreement(
     with pars.reader() as uow:
         a = uow.sharing.get(agreement_id, version)
         if a is None:
-            raise NotFound(
-                f"no agreement {agreement_id[:40]!r}" + (f" v{version}" if version else "")
-            )
+            raise NotFound("no such agreement" + (" version" if version else ""))
         return view(a, uow.sharing.partner(a.partner), pars.clock.now())
 
 
@@ -323,7 +346,7 @@ def partner_deliveries(
     require_role(pars, who, _READ, "read deliveries")
     with pars.reader() as uow:
         if uow.sharing.partner(partner_id) is None:
-            raise NotFound(f"no partner {partner_id[:40]!r}")
+            raise NotFound("no such partner")
         rows = uow.deliveries.for_partner(partner_id, status, limit)
     return [
         {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows
@@ -338,7 +361,7 @@ def quarantined(
     require_role(pars, who, _READ, "read quarantined deliveries")
     with pars.reader() as uow:
         if partner_id is not None and uow.sharing.partner(partner_id) is None:
-            raise NotFound(f"no partner {partner_id[:40]!r}")
+            raise NotFound("no such partner")
         rows = uow.deliveries.quarantined(partner_id, limit)
     return [
         {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows

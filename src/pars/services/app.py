@@ -17,8 +17,11 @@ from pars.crypto import KeyRing
 from pars.domain.catalogue import ChargeCatalogue
 from pars.domain.clock import Clock, SystemClock
 from pars.domain.release import ReleaseRule
+from pars.services.delivery.outbound import Resolve, system_resolve
+from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
 from pars.store.engine import make_engine, write_turn
+from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
 
 __all__ = ["Pars", "Principal", "load_release_rule"]
@@ -51,9 +54,12 @@ class Pars:
         clock: Clock | None = None,
         engine: sa.Engine | None = None,
         keys: KeyRing | None = None,
+        resolve: Resolve | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        # DNS for outbound URLs (webhooks), injected so that tests can re-point a name.
+        self.resolve: Resolve = resolve or system_resolve
         self.engine = engine or make_engine(settings.sqlalchemy_url)
         self.keys = keys or KeyRing.load(settings.encryption_keys, settings.data_dir)
         self.catalogue = (
@@ -62,8 +68,10 @@ class Pars:
             else ChargeCatalogue.default()
         )
         self.release_rule = load_release_rule(settings.release_rule)
-        # token hash -> (when read, what was read); see services.auth.authenticate
-        self.token_cache: dict[str, tuple[datetime, Any]] = {}
+        # token hash -> (when read, revocation version then, what was read); see
+        # services.auth.authenticate
+        self.token_cache: dict[str, tuple[datetime, int, Any]] = {}
+        self.logon_guard = LogonGuard(settings)
         self.policy = (
             JurisdictionPolicy.shipped(settings.policy)
             if settings.policy in ("default", "sanctuary")
@@ -75,8 +83,28 @@ class Pars:
         # the relay moves when it queued deliveries (open SSE streams watch it).
         self.outbox_signal = threading.Event()
         self.queue_generation = 0
+        self._generation_lock = threading.Lock()
+        self._listener: Listener | None = None
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
+
+    def wake_feeds(self) -> None:
+        """The relay queued deliveries: open SSE streams and long-polls look again."""
+        with self._generation_lock:
+            self.queue_generation += 1
+
+    def listen(self) -> None:
+        """On PostgreSQL, wake this process's relay and feeds when another process committed
+        events or queued deliveries (LISTEN/NOTIFY, `pars.store.notify`); a no-op on SQLite,
+        where every writer is in this process. Idempotent; `stop_listening` ends it."""
+        if self._listener is None and self.engine.dialect.name == "postgresql":
+            wakeups = {OUTBOX: self.outbox_signal.set, QUEUE: self.wake_feeds}
+            self._listener = Listener(self.engine, wakeups).start()
+
+    def stop_listening(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
 
     @property
     def signer(self) -> Signer:

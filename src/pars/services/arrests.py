@@ -78,7 +78,21 @@ def ensure_visible(arrest: Arrest, who: Principal) -> None:
     """Drafts exist for their author only (and the author's supervisor)."""
     if arrest.submitted or arrest.created_by == who.username or who.role == Role.SUPERVISOR:
         return
-    raise NotFound(f"no arrest {arrest.id}")
+    raise NotFound("no such arrest")
+
+
+# One answer for an id that names no arrest and for someone else's draft (which, for this
+# caller, does not exist): the refusal must not tell them apart, nor echo the id.
+_NO_CO_DEFENDANT = "no other arrest you may see has this id"
+
+
+def _visible(uow: SqlUnitOfWork, arrest_id: str, who: Principal) -> bool:
+    """Whether `arrest_id` names an arrest `who` may see (drafts: their author's only)."""
+    try:
+        ensure_visible(uow.arrests.get(arrest_id, lock=False), who)
+    except NotFound:
+        return False
+    return True
 
 
 def _run(
@@ -118,9 +132,9 @@ def create_arrest(pars: Pars, who: Principal, data: ArrestIn, submit: bool = Fal
         now = pars.clock.now()
         with pars.uow() as uow:
             missing = [
-                FieldError(f"/co_defendants/{i}", f"no arrest {cid}")
+                FieldError(f"/co_defendants/{i}", _NO_CO_DEFENDANT)
                 for i, cid in enumerate(data.co_defendants)
-                if not uow.arrests.exists(cid)
+                if not _visible(uow, cid, who)
             ]
             if missing:
                 raise InvalidInput(missing)
@@ -367,8 +381,8 @@ def correct(pars: Pars, who: Principal, arrest_id: str, data: CorrectionIn) -> A
 
     def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
         for i, cid in enumerate(changes.get("co_defendants") or []):
-            if cid == arrest.id or not uow.arrests.exists(cid):
-                raise InvalidInput.one(f"/changes/co_defendants/{i}", f"no other arrest {cid}")
+            if cid == arrest.id or not _visible(uow, cid, who):
+                raise InvalidInput.one(f"/changes/co_defendants/{i}", _NO_CO_DEFENDANT)
         _check_birth_before_arrest(pars, arrest, changes)
         arrest.correct(changes, protected, data.reason, who.username, pars.clock.now())
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from pars.audit.checkpoint import render_note
+from pars.audit.checkpoint import Signer, legacy_key_id, render_note, signed_note
 from pars.audit.merkle import MerkleLog
 from pars.domain.errors import Conflict, InvalidParameter, NotFound
 from pars.services.app import Pars, Principal
@@ -26,6 +26,7 @@ __all__ = [
     "export_lines",
     "inclusion_proof",
     "latest_checkpoint",
+    "log_origin",
     "maybe_checkpoint",
     "public_key",
     "receipt",
@@ -36,21 +37,60 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+def log_origin(pars: Pars) -> str:
+    """The checkpoints' origin line, also the signing key's name: "urn:pars:<jurisdiction
+    slug>/disclosure-log" (a valid signed-note key name: no spaces, no "+")."""
+    return f"{pars.source}/disclosure-log"
+
+
+def _note_key_id(row: dict[str, Any], name: str, signer: Signer) -> bytes | None:
+    """The spec's 4-byte key id for this checkpoint's signature line. Checkpoints store it
+    (8 hex digits); older ones stored the legacy id, which names the current key only if it
+    is this key's, and then the spec's id follows from the key. None for an older key's."""
+    stored = str(row["key_id"])
+    if len(stored) == 8:
+        return bytes.fromhex(stored)
+    if stored == legacy_key_id(signer.public_raw):
+        return signer.key_id(name)
+    return None
+
+
+def _public(row: dict[str, Any], signer: Signer) -> dict[str, Any]:
+    """A checkpoint as the API shows it: the fields it always had (`note` the signed text,
+    `signature` the bare Ed25519 signature, `key_id` as stored) and the C2SP signed note."""
+    note = row["note"]
+    name = note.split("\n", 1)[0]
+    signature = bytes(row["signature"])
+    try:
+        kid = _note_key_id(row, name, signer)
+        signed = None if kid is None else signed_note(note, name, kid, signature)
+    except ValueError:  # a damaged stored note: `pars audit verify` names it
+        signed = None
     return {
         "id": row["id"],
         "size": row["size"],
         "root_hash": _b64(row["root"]),
         "time": row["at"].isoformat(),
         "key_id": row["key_id"],
-        "note": row["note"],
-        "signature": _b64(row["signature"]),
+        "key_name": name,
+        "note": note,
+        "signature": _b64(signature),
+        "signed_note": signed,
     }
 
 
 def public_key(pars: Pars) -> dict[str, str]:
-    signer = pars.signer
-    return {"algorithm": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_b64}
+    """The log's key: raw (base64), its spec key id, the verifier key string that C2SP tools
+    take, and the legacy key id that checkpoints signed before the C2SP format name."""
+    signer, name = pars.signer, log_origin(pars)
+    return {
+        "algorithm": "Ed25519",
+        "key_id": signer.key_id(name).hex(),
+        "key_name": name,
+        "verifier_key": signer.verifier_key(name),
+        "public_key": signer.public_b64,
+        "legacy_key_id": signer.legacy_key_id,
+    }
 
 
 def checkpoint(pars: Pars, requested_by: Principal | None = None) -> dict[str, Any]:
@@ -66,18 +106,19 @@ def checkpoint(pars: Pars, requested_by: Principal | None = None) -> dict[str, A
         size = log.log_size(uow.conn)
         root = log.prefetched(uow.conn, size, MerkleLog.root)
         now = pars.clock.now()
-        note = render_note(f"{pars.source}/disclosure-log", size, root, now)
+        origin = log_origin(pars)
+        note = render_note(origin, size, root, now)
         row = {
             "size": size,
             "root": root,
             "at": now,
-            "key_id": signer.key_id,
+            "key_id": signer.key_id(origin).hex(),
             "note": note,
             "signature": signer.sign(note),
         }
         row["id"] = log.add_checkpoint(uow.conn, row)
         uow.commit()
-    return _public(row)
+    return _public(row, signer)
 
 
 def maybe_checkpoint(pars: Pars) -> dict[str, Any] | None:
@@ -96,12 +137,14 @@ def latest_checkpoint(pars: Pars) -> dict[str, Any]:
         latest = log.checkpoints(uow.conn, limit=1)
     if not latest:
         raise NotFound("no checkpoint has been signed yet")
-    return _public(latest[0])
+    return _public(latest[0], pars.signer)
 
 
 def all_checkpoints(pars: Pars) -> list[dict[str, Any]]:
     with pars.reader() as uow:
-        return [_public(r) for r in reversed(log.checkpoints(uow.conn))]
+        rows = log.checkpoints(uow.conn)
+    signer = pars.signer
+    return [_public(r, signer) for r in reversed(rows)]
 
 
 def _size_arg(uow_conn: Any, size: int | None, field: str) -> int:
@@ -164,13 +207,13 @@ def receipt(pars: Pars, partner_id: str, index: int) -> dict[str, Any]:
     with pars.reader() as uow:
         row = log.disclosure_at(uow.conn, index)
         if row is None or row.subject != partner_id or row.salt is None:
-            raise NotFound(f"no disclosure to this partner at log index {index}")
+            raise NotFound("no disclosure to this partner at that log index")
         latest = log.checkpoints(uow.conn, limit=1)
     answer: dict[str, Any] = {
         "index": index,
         "entry": log.as_bytes(row.entry).decode("utf-8", "replace"),
         "salt": _b64(bytes(row.salt)),
-        "checkpoint": _public(latest[0]) if latest else None,
+        "checkpoint": _public(latest[0], pars.signer) if latest else None,
         "inclusion": None,
     }
     if latest and latest[0]["size"] > index:

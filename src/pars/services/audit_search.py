@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -217,7 +218,9 @@ def _consistent(pars: Pars, old: dict[str, Any], new: dict[str, Any]) -> bool:
     return root is not None and root == bytes(new["root"])
 
 
-def verify_now(pars: Pars, who: Principal) -> dict[str, Any]:
+def verify_now(
+    pars: Pars, who: Principal, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     """Recompute the whole log from its entries and check it against every signed checkpoint
     (`services.audit_verify.verify`, as `pars audit verify`), and check that the latest
     checkpoint extends the one before it. Returns {"ok", "checked" (the latest checkpoint, or
@@ -230,7 +233,7 @@ def verify_now(pars: Pars, who: Principal) -> dict[str, Any]:
     checked = _checkpoint(latest[0] if latest else None)
     previous = _checkpoint(latest[1] if len(latest) > 1 else None)
     try:
-        report = audit_verify.verify(pars)
+        report = audit_verify.verify(pars, progress=progress)
     except Exception as e:  # a log broken in a way the verifier cannot read is a failure too
         _log.warning("audit verification stopped: %r", e)
         report = audit_verify.Report(
@@ -264,6 +267,6 @@ def verify_now(pars: Pars, who: Principal) -> dict[str, Any]:
         "entries": report.entries,
         "checkpoints": report.checkpoints,
         "problems": problems,
-        "public_key_id": pars.signer.key_id,
+        "public_key_id": pars.signer.key_id(audit_svc.log_origin(pars)).hex(),
         "at": pars.clock.now(),
     }

@@ -8,10 +8,15 @@ One pass over the entries in leaf order, holding only the right edge of the tree
   columns, so columns rewritten without the entry would make it lie);
 * each leaf hash, and every subtree hash the entries complete, equals the cached one;
 * the root at every checkpoint's size equals the checkpoint's root, and every checkpoint is
-  signed by the log's key. Roots recomputed from the same entries match two checkpoints only if
-  the later one extends the earlier, so this also checks consistency between them.
+  signed by the log's key and names it (by the C2SP key id, or by the legacy id for
+  checkpoints signed before the signed-note format; the signed bytes are the same text).
+  Roots recomputed from the same entries match two checkpoints only if the later one extends
+  the earlier, so this also checks consistency between them.
 
 The first problem is the first bad entry (or cached hash), exactly; at most `limit` are listed.
+
+`verify_given` checks checkpoints kept outside the system (signed notes, the API's JSON answers,
+`pars audit checkpoints` files, read by the stand-alone verifier's reader) against the log.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from pars.audit import standalone
 from pars.audit.checkpoint import parse_note, verify_note
 from pars.audit.entries import canonical_json, instant
-from pars.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from pars.audit.merkle import EMPTY_ROOT, MerkleLog, leaf_hash, node_hash
 from pars.services.app import Pars
 from pars.store import audit as log
 
-__all__ = ["Report", "verify"]
+__all__ = ["Report", "verify", "verify_given"]
 
 _BATCH = 20_000
 
@@ -153,7 +159,10 @@ def verify(
         if len(report.problems) < limit:
             report.problems.append(text)
 
+    from pars.services.audit import log_origin
+
     public = pars.signer.public_raw
+    own_ids = {pars.signer.legacy_key_id, pars.signer.key_id(log_origin(pars)).hex()}
     with pars.reader() as uow:
         conn = uow.conn
         report.size = size = log.log_size(conn)
@@ -163,6 +172,8 @@ def verify(
             where = f"checkpoint {cp['id']} (size {cp['size']})"
             if not verify_note(cp["note"], bytes(cp["signature"]), public):
                 problem(f"{where}: the signature does not verify with the log's public key")
+            elif cp["key_id"] not in own_ids:
+                problem(f"{where}: it names key {cp['key_id']}, not this log's key")
             try:
                 note = parse_note(cp["note"])
                 if note.size != cp["size"] or note.root != bytes(cp["root"]):
@@ -233,3 +244,31 @@ def _cached(conn: Any, start: int, end: int) -> dict[int, dict[int, bytes]]:
             out[level] = log.nodes_at_level(conn, level, lo, hi)
         level += 1
     return out
+
+
+def verify_given(pars: Pars, items: list[object]) -> Report:
+    """Check checkpoints given from outside: each must be signed by the log's key (as a signed
+    note, or in the earlier JSON form) and its root must be the log's root at its size now; a
+    checkpoint larger than the log means the log was truncated."""
+    from pars.services.audit import log_origin
+
+    report = Report()
+    key = standalone.LogKey(pars.signer.public_raw, log_origin(pars))
+    checked = standalone.read_checkpoints(items, key)
+    with pars.reader() as uow:
+        report.size = size = log.log_size(uow.conn)
+        for cp in checked:
+            report.checkpoints += 1
+            if cp.problem is not None:
+                report.problems.append(f"{cp.label()}: {cp.problem}")
+            elif cp.size > size:
+                report.problems.append(
+                    f"{cp.label()}: the log holds only {size} entries; it was truncated"
+                )
+            elif log.prefetched(uow.conn, cp.size, MerkleLog.root) != cp.root:
+                report.problems.append(
+                    f"{cp.label()}: the log's root at that size differs from the signed root: "
+                    "the log was rewritten or forked"
+                )
+    report.entries = size
+    return report

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -21,16 +23,19 @@ from pars.domain.errors import (
 from pars.domain.roles import Role, Step, may
 from pars.services.app import Pars, Principal
 from pars.store.accounts import UserRecord
-from pars.store.uow import AuditEntry
+from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "REFUSED",
+    "account_locked",
     "add_user",
     "authenticate",
     "check_password",
     "hash_password",
     "issue_token",
     "login",
+    "name_digest",
     "require",
     "require_role",
 ]
@@ -40,9 +45,11 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 _TOUCH_EVERY = timedelta(seconds=60)
-# A verified token is trusted this long without reading it again: most requests then need no
-# token transaction. A revocation or a disabled account takes effect within this delay.
+# A verified token is trusted this long without reading its row again, as long as the
+# database's revocation counter has not moved (see authenticate): most requests then read one
+# row of one column. Its role, idle time and expiry are rechecked after this delay.
 _CACHE_FOR = timedelta(seconds=5)
+_log = structlog.get_logger("pars.auth")
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 
 
@@ -106,82 +113,113 @@ def issue_token(pars: Pars, username: str) -> str:
     return _new_token(pars, user.id)
 
 
-def login(pars: Pars, username: str, password: str) -> str:
+def login(pars: Pars, username: str, password: str, source: str = "local") -> str:
     """Exchange a password for a token. After `lockout_threshold` failures in a row the account
-    is locked for `lockout_minutes`; every attempt is audited."""
-    user = check_password(pars, username, password)
+    is locked for `lockout_minutes`; every attempt is audited. RateLimited when the logon
+    throttles refuse (see services.logon_guard)."""
+    user = check_password(pars, username, password, source)
     return _new_token(pars, user.id)
 
 
-def check_password(pars: Pars, username: str, password: str) -> UserRecord:
+# One answer for every failed logon, whatever the cause: unknown name, wrong password, locked
+# or disabled account. The reason is in the audit row, never in the answer.
+REFUSED = "invalid username or password"
+_NAME_KEY_LABEL = b"pars:audit:unknown-username"
+
+
+def name_digest(pars: Pars, username: str) -> str:
+    """A keyed hash (HMAC-SHA-256 under a key derived from the key ring's current key) of a
+    typed username that names no account: what the audit row keeps instead of the text, which
+    is often a password typed in the wrong box. `key-id:hex`; equal names give equal digests
+    under one key, so repeated tries of one name can be told apart from a spray."""
+    kid, key = pars.keys.derived_keys(_NAME_KEY_LABEL)[0]
+    digest = hmac.new(key, username.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{kid}:{digest}"
+
+
+def check_password(pars: Pars, username: str, password: str, source: str = "local") -> UserRecord:
     """The user, if the password is theirs and the account is neither locked nor disabled;
-    otherwise Unauthenticated. Counts failures towards the lock-out and audits every attempt
-    (`account:login:failure` / `account:login:success`): the API's logon and the screens'
-    first factor both go through here."""
+    otherwise Unauthenticated, with one message for every cause and one argon2 verification on
+    every path (against a dummy hash when the name is unknown), so neither the answer nor its
+    time tells an account from none. Counts failures towards the lock-out and audits every
+    attempt (`account:login:failure` / `account:login:success`, `account:locked` when a lock
+    starts); RateLimited, before any hash, when the throttles of `source` refuse. The API's
+    logon and the screens' first factor both go through here."""
+    guard = pars.logon_guard
+    guard.admit(username, source, pars.clock.now())
+    with guard.hashing():
+        # Read, then hash outside any write transaction: argon2 is slow by design.
+        with pars.reader() as reader:
+            seen = reader.users.by_name(username)
+        matches = _verify(seen.password_hash if seen is not None else _DUMMY_HASH, password)
     now = pars.clock.now()
-    s = pars.settings
     with pars.uow() as uow:
-        user = uow.users.by_name(username)
+        user = uow.users.by_name(username)  # again: the counters as they are now
         if user is None:
-            _verify(_DUMMY_HASH, password)
+            reason = "unknown user"
+        elif user.locked_until and user.locked_until > now:
+            reason = "locked"
+        elif user.disabled:
+            reason = "disabled"
+        elif not matches or seen is None or seen.password_hash != user.password_hash:
+            reason = "password"
+        else:
+            uow.users.update(user.id, failed_logins=0, locked_until=None)
+            uow.audit(AuditEntry(username, "account:login:success", "success", user.role))
+            uow.commit()
+            return user
+        if user is None:
             uow.audit(
                 AuditEntry(
-                    username[:60],
+                    "unknown user",
                     "account:login:failure",
                     "failure",
-                    details={"reason": "unknown user"},
+                    details={"reason": reason, "name_hmac": name_digest(pars, username)},
                 )
             )
-            uow.commit()
-            raise Unauthenticated("invalid username or password")
-        if user.locked_until and user.locked_until > now:
-            uow.audit(
-                AuditEntry(
-                    username,
-                    "account:login:failure",
-                    "failure",
-                    user.role,
-                    details={"reason": "locked"},
-                )
-            )
-            uow.commit()
-            raise Unauthenticated(
-                f"account locked after {s.lockout_threshold} failed logons; try again after "
-                f"{user.locked_until.isoformat(timespec='seconds')}"
-            )
-        if user.disabled or not _verify(user.password_hash, password):
-            failures = user.failed_logins + 1
-            locked = failures >= s.lockout_threshold
-            uow.users.update(
-                user.id,
-                failed_logins=0 if locked else failures,
-                locked_until=now + timedelta(minutes=s.lockout_minutes) if locked else None,
-            )
+        else:
             uow.audit(
                 AuditEntry(
                     username,
                     "account:login:failure",
                     "failure",
                     user.role,
-                    details={"reason": "disabled" if user.disabled else "password"},
+                    details={"reason": reason},
                 )
             )
-            if locked:
-                uow.audit(
-                    AuditEntry(
-                        username,
-                        "account:locked",
-                        "success",
-                        user.role,
-                        details={"minutes": s.lockout_minutes},
-                    )
-                )
-            uow.commit()
-            raise Unauthenticated("invalid username or password")
-        uow.users.update(user.id, failed_logins=0, locked_until=None)
-        uow.audit(AuditEntry(username, "account:login:success", "success", user.role))
+        if user is not None and reason != "locked":
+            _count_failure(pars, uow, user, now)
         uow.commit()
-    return user
+    guard.failed(username, source, now)
+    raise Unauthenticated(REFUSED)
+
+
+def _count_failure(pars: Pars, uow: SqlUnitOfWork, user: UserRecord, now: datetime) -> None:
+    s = pars.settings
+    failures = user.failed_logins + 1
+    locked = failures >= s.lockout_threshold
+    uow.users.update(
+        user.id,
+        failed_logins=0 if locked else failures,
+        locked_until=now + timedelta(minutes=s.lockout_minutes) if locked else None,
+    )
+    if locked:
+        account_locked(uow, user, s.lockout_minutes, "password")
+
+
+def account_locked(uow: SqlUnitOfWork, user: UserRecord, minutes: int, factor: str) -> None:
+    """The audit entry (alert-worthy: `account:locked`) and a WARNING log line (no name, no
+    address) for an account that a run of failures has just locked."""
+    uow.audit(
+        AuditEntry(
+            user.username,
+            "account:locked",
+            "success",
+            user.role,
+            details={"minutes": minutes, "factor": factor},
+        )
+    )
+    _log.warning("account locked", action="account:locked", minutes=minutes, factor=factor)
 
 
 def hash_password(password: str) -> str:
@@ -198,19 +236,23 @@ def _verify(hashed: str, password: str) -> bool:
 
 def authenticate(pars: Pars, token: str) -> Principal:
     """The principal behind a bearer token; Unauthenticated if unknown, revoked, expired, idle
-    longer than `session_idle_minutes`, or its user is disabled."""
+    longer than `session_idle_minutes`, or its user is disabled. A revocation (in any process
+    on the database) refuses the token from the next request on."""
     now = pars.clock.now()
     th = _token_hash(token)
     cached = pars.token_cache.get(th)
-    if cached is not None and now - cached[0] < _CACHE_FOR:
-        _, found = cached
-    else:
-        with pars.reader() as reader:
+    with pars.reader() as reader:
+        # One primary-key read per request: a cached token is trusted only while no token was
+        # revoked anywhere since it was read; otherwise it is read again.
+        version = reader.users.revocation_version()
+        if cached is not None and cached[1] == version and now - cached[0] < _CACHE_FOR:
+            found = cached[2]
+        else:
             found = reader.users.token(th)
-        if found is not None:
-            if len(pars.token_cache) > 10_000:
-                pars.token_cache.clear()  # bounded: stale entries would only be re-read
-            pars.token_cache[th] = (now, found)
+            if found is not None:
+                if len(pars.token_cache) > 10_000:
+                    pars.token_cache.clear()  # bounded: stale entries would only be re-read
+                pars.token_cache[th] = (now, version, found)
     if found is None:
         raise Unauthenticated("unknown or revoked token")
     user, expires, last_used, revoked = found
@@ -225,7 +267,7 @@ def authenticate(pars: Pars, token: str) -> Principal:
         with pars.uow() as uow:
             uow.users.touch_token(th, now)
             uow.commit()
-        pars.token_cache[th] = (now, (user, expires, now, revoked))
+        pars.token_cache[th] = (now, version, (user, expires, now, revoked))
     return Principal(user.username, user.role, user.owner)
 
 

@@ -86,6 +86,8 @@ def record_fields(person: Mapping[str, Any]) -> dict[str, Any]:
         "last": person.get("last_name"),
         "middle": person.get("middle_name"),
         "dob": dob.isoformat() if isinstance(dob, date) else dob,
+        # Only the year is known: kept apart, compared by year only.
+        "dob_year": person.get("birth_year") if not dob else None,
         "sex": person.get("sex"),
         "address": person.get("address"),
         "phone": person.get("phone"),
@@ -106,6 +108,7 @@ def person_fields(fields: Mapping[str, Any]) -> PersonFields:
         zip_code=fields.get("zip"),
         phone=fields.get("phone"),
         aliases=tuple((a[0], a[1]) for a in fields.get("aliases") or ()),
+        dob_year=fields.get("dob_year"),
     )
 
 

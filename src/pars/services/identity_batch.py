@@ -5,7 +5,8 @@
   the next model version, which is the one in use from then on.
 - :func:`dedupe` reads the blocking-key index once (through its primary key, in key order),
   scores each pair of records of different persons that share at least two keys, once, and
-  puts the likely duplicates on the review queue. It never merges.
+  puts the likely duplicates on the review queue (skipping the pairs already open there, read
+  once; inserts in batches). It never merges.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ MAX_BLOCK: Final = 100
 #: booking error shares most of its keys; two strangers rarely share two. (The online matcher
 #: takes every record sharing one key.)
 MIN_SHARED: Final = 2
+#: Review items are inserted this many to a statement.
+INSERT_BATCH: Final = 5_000
 
 
 def train_model(
@@ -147,24 +150,29 @@ def dedupe(
     blocks_read = len(blocks)
     del blocks, of_record
     likely = sorted(((a, b, p) for (a, b), (p, _) in best.items()), key=lambda t: -t[2])
-    queued = 0
     with pars.uow() as uow:
         now = pars.clock.now()
-        for a, b, p in likely:
-            if uow.identity.open_duplicate(a, b):
-                continue
-            uow.identity.add_decision(
-                now,
-                kind="duplicate",
-                person_id=a,
-                other_person_id=b,
-                probability=p,
-                weight=best[(a, b)][1],
-                model_version=model.version,
-                outcome="review",
-                status="open",
-            )
-            queued += 1
+        # The pairs already queued, read once (a look-up per pair made the batch quadratic).
+        already = uow.identity.open_duplicate_pairs()
+        rows = [
+            {
+                "kind": "duplicate",
+                "person_id": a,
+                "other_person_id": b,
+                "probability": p,
+                "weight": best[(a, b)][1],
+                "model_version": model.version,
+                "outcome": "review",
+                "status": "open",
+            }
+            for a, b, p in likely
+            if (a, b) not in already
+        ]
+        for start in range(0, len(rows), INSERT_BATCH):
+            uow.identity.add_decisions(now, rows[start : start + INSERT_BATCH])
+            if progress:
+                progress("queued", min(len(rows), start + INSERT_BATCH), len(rows))
+        queued = len(rows)
         uow.audit(
             AuditEntry(
                 by,

@@ -55,7 +55,7 @@ def _merge(uow: SqlUnitOfWork, who: Principal, survivor: str, merged: str, now: 
         raise InvalidInput.one("/merged_id", "a person record cannot be merged into itself")
     rows = uow.identity.lock_persons([survivor, merged])
     if survivor not in rows:
-        raise NotFound(f"no person {survivor}")
+        raise NotFound("no such person")
     if merged not in rows:
         raise InvalidInput.one("/merged_id", f"no person {merged}")
     if uow.identity.merged_into(merged) is not None:
@@ -98,11 +98,11 @@ def unmerge(pars: Pars, who: Principal, merge_id: str) -> dict[str, Any]:
     already, or the survivor has since been merged into another record (undo that first)."""
     require_role(pars, who, RECORDS_ROLES, "unmerge persons", merge_id)
     if not merge_id.isdigit() or len(merge_id) > 12:
-        raise NotFound(f"no merge {merge_id[:40]!r}")
+        raise NotFound("no such merge")
     with pars.uow() as uow:
         m = uow.identity.merge(int(merge_id))
         if m is None:
-            raise NotFound(f"no merge {merge_id}")
+            raise NotFound("no such merge")
         survivor, merged = m["survivor_id"], m["merged_id"]
         uow.identity.lock_persons([survivor, merged])
         m = uow.identity.merge(int(merge_id))  # again, now that the persons are locked
@@ -142,7 +142,7 @@ def get_person(pars: Pars, who: Principal, person_id: str) -> dict[str, Any]:
     with pars.reader() as uow:
         person = uow.persons.get(person_id) if len(person_id) <= 36 else None
         if person is None:
-            raise NotFound(f"no person {person_id[:40]}")
+            raise NotFound("no such person")
         records = uow.identity.records(uow.identity.record_ids_of(person_id))
         arrests = {r.record_id: uow.identity.arrest_of(r.record_id) for r in records}
         resolved = uow.identity.resolve(person_id)
@@ -195,12 +195,12 @@ def decide_review(pars: Pars, who: Principal, decision_id: str, data: ReviewIn) 
     or reject the candidate. One transaction, audited."""
     require_role(pars, who, RECORDS_ROLES, "decide identity reviews", decision_id)
     if not decision_id.isdigit() or len(decision_id) > 12:
-        raise NotFound(f"no review item {decision_id[:40]!r}")
+        raise NotFound("no such review item")
     now = pars.clock.now()
     with pars.uow() as uow:
         item = uow.identity.decision(int(decision_id), lock=True)
         if item is None:
-            raise NotFound(f"no review item {decision_id}")
+            raise NotFound("no such review item")
         if item["status"] != "open":
             raise Conflict(f"review item {decision_id} is already {item['resolution']}")
         resolution = {"link": "linked", "merge": "merged", "reject": "rejected"}[data.resolution]

@@ -4,6 +4,7 @@ the demo generator, so that every way in applies the same rules. Unknown fields 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -54,16 +55,33 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_NO_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _visible_text(v: str) -> str:
+    """`v` in Unicode NFC, refused if it holds an invisible format character (category Cf):
+    the bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which
+    make a name read differently from what is stored, the zero-width characters (U+200B-U+200D,
+    U+2060, U+FEFF, the BOM), which make two names that look the same differ, the soft hyphen
+    and the rest. NFC makes one spelling of each accented letter, so that "é" typed as one
+    character or as e and a combining accent is the same name."""
+    v = unicodedata.normalize("NFC", v)
+    for c in v:
+        if unicodedata.category(c) == "Cf":
+            raise ValueError(
+                f"must not contain invisible or bidirectional control characters "
+                f"(U+{ord(c):04X} {unicodedata.name(c, 'format character')})"
+            )
+    return v
+
+
 def _single_line(v: str) -> str:
     if _CONTROL_NO_NEWLINE.search(v):
         raise ValueError("must be one line without control characters")
-    return v
+    return _visible_text(v)
 
 
 def _multi_line(v: str) -> str:
     if _CONTROL.search(v):
         raise ValueError("must not contain control characters")
-    return v
+    return _visible_text(v)
 
 
 # Trimmed, non-empty, single-line strings of at most N characters.
@@ -181,7 +199,16 @@ class PersonIn(_In):
     suffix: (
         Annotated[str, StringConstraints(pattern=r"^(JR|SR|II|III|IV|V)$", strict=True)] | None
     ) = None
-    date_of_birth: Day | None = None
+    date_of_birth: Day | None = Field(
+        default=None,
+        description="refused in the future, after the arrest, or in a year more than 120 "
+        "years before this one; 01-01 is read as 'day and month unknown' by the matcher",
+    )
+    birth_year: Annotated[StrictInt, Field(ge=_MIN_YEAR, le=_MAX_YEAR)] | None = Field(
+        default=None,
+        description="the year of birth when the full date is not known; with date_of_birth "
+        "it must be that date's year",
+    )
     sex: Literal["M", "F", "X", "U"] | None = None
     race: Literal["W", "B", "I", "A", "P", "U"] | None = Field(
         default=None, description="NIBRS race code"
@@ -203,6 +230,16 @@ class PersonIn(_In):
     ssn: SSN | None = None
     place_of_birth: Line100 | None = None
     citizenship: Line60 | None = None
+
+    @model_validator(mode="after")
+    def _birth_year_of_the_date(self) -> PersonIn:
+        if (
+            self.birth_year is not None
+            and self.date_of_birth is not None
+            and self.birth_year != self.date_of_birth.year
+        ):
+            raise ValueError("birth_year must be the year of date_of_birth")
+        return self
 
 
 class PersonPatch(PersonIn):
@@ -391,6 +428,13 @@ class LoginIn(_In):
 class LookupIn(_In):
     identifiers: list[Literal["otn", "docket", "state_id"]] = Field(default_factory=list)
     per_minute: Annotated[StrictInt, Field(ge=0, le=600)] = 0
+    purposes: list[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{2,39}$", strict=True)]
+    ] = Field(
+        default_factory=list,
+        max_length=20,
+        description="purpose codes a look-up may name (`warrant-check`); none: no look-ups",
+    )
 
 
 class AgreementIn(_In):

@@ -85,6 +85,17 @@ def _check_person(
             errors.append(
                 FieldError("/person/date_of_birth", f"is more than {_MAX_AGE_YEARS} years ago")
             )
+    year: int | None = person.get("birth_year")
+    if year is not None:
+        this_year = pars.clock.now().astimezone(s.zone).year
+        if year > this_year:
+            errors.append(FieldError("/person/birth_year", "is in the future"))
+        elif arrested_at is not None and year > arrested_at.astimezone(s.zone).year:
+            errors.append(FieldError("/person/birth_year", "is after the arrest"))
+        elif this_year - year > _MAX_AGE_YEARS:
+            errors.append(
+                FieldError("/person/birth_year", f"is more than {_MAX_AGE_YEARS} years ago")
+            )
 
 
 def _check_arrested_at(pars: Pars, at: datetime, errors: list[FieldError]) -> None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pars.domain.errors import Unauthenticated
 from pars.services import second_factor as mfa
 from pars.services.app import Pars, Principal
-from pars.services.auth import check_password
+from pars.services.auth import account_locked, check_password
 from pars.store.accounts import UserRecord
 from pars.store.sessions import SessionRecord
 from pars.store.uow import AuditEntry, SqlUnitOfWork
@@ -41,6 +41,7 @@ PASSWORD, ENROL, FULL = "password", "enrol", "full"
 # A half-signed-in session (password done) must finish the second factor within this time.
 _PARTIAL_FOR = timedelta(minutes=10)
 _TOUCH_EVERY = timedelta(seconds=60)
+_WRONG_CODE = "that code is not right, or was used already"
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,11 @@ def _open(pars: Pars, uow: SqlUnitOfWork, user: UserRecord, stage: str) -> Staff
     return StaffSession(_hash(cookie), user.id, _principal(user), stage, csrf, cookie)
 
 
-def sign_in(pars: Pars, username: str, password: str) -> StaffSession:
+def sign_in(pars: Pars, username: str, password: str, source: str = "local") -> StaffSession:
     """The first factor: a new session (with its cookie) at stage `full` when two factors are
-    not required, else `password` or `enrol`. Unauthenticated as the API's logon refuses."""
-    user = check_password(pars, username, password)
+    not required, else `password` or `enrol`. Unauthenticated (or RateLimited) as the API's
+    logon refuses, with the same message."""
+    user = check_password(pars, username, password, source)
     stage = FULL if not pars.settings.require_mfa else PASSWORD if user.totp_secret else ENROL
     with pars.uow() as uow:
         session = _open(pars, uow, user, stage)
@@ -93,11 +95,16 @@ def sign_in(pars: Pars, username: str, password: str) -> StaffSession:
 
 
 def current(
-    pars: Pars, cookie: str | None, stages: frozenset[str] = frozenset({FULL})
+    pars: Pars,
+    cookie: str | None,
+    stages: frozenset[str] = frozenset({FULL}),
+    touch: bool = True,
 ) -> StaffSession:
     """The session behind a cookie; Unauthenticated when there is none, it is revoked, past its
     lifetime, idle longer than `session_idle_minutes` (then it is revoked: the idle lock), its
-    user is disabled, or it is not at one of `stages`."""
+    user is disabled, or it is not at one of `stages`. With `touch` (the user's own request)
+    the use moves the idle deadline; without (a request the page made by itself) it does
+    not, so only the user's own actions keep a session open."""
     if not cookie:
         raise Unauthenticated("sign in to continue")
     now = pars.clock.now()
@@ -114,7 +121,7 @@ def current(
         raise Unauthenticated("the session was locked after inactivity; sign in again")
     if row.stage not in stages:
         raise Unauthenticated("finish signing in first")
-    if now - row.last_seen_at >= _TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= _TOUCH_EVERY:
         with pars.uow() as uow:
             uow.sessions.update(id_hash, last_seen_at=now)
             uow.commit()
@@ -144,15 +151,7 @@ def _refuse_code(pars: Pars, uow: SqlUnitOfWork, session: StaffSession, user: Us
     )
     if locked:
         uow.sessions.revoke(session.id_hash)
-        uow.audit(
-            AuditEntry(
-                who.username,
-                "account:locked",
-                "success",
-                who.role,
-                details={"minutes": s.lockout_minutes},
-            )
-        )
+        account_locked(uow, user, s.lockout_minutes, "second factor")
     uow.commit()
 
 
@@ -176,7 +175,8 @@ def verify_second_factor(pars: Pars, session: StaffSession, code: str) -> StaffS
             raise Unauthenticated("sign in again")
         user = found.user
         if user.locked_until and user.locked_until > now:
-            raise Unauthenticated("the account is locked; try again later")
+            # The same answer as a wrong code: the lock is in the audit table, not the page.
+            raise Unauthenticated(_WRONG_CODE)
         assert user.totp_secret is not None  # stage PASSWORD means a factor is enrolled
         secret = mfa.decrypt_secret(pars.keys, user.totp_secret, str(user.id))
         step = mfa.accepted_step(secret, code, user.totp_last_step, now)
@@ -189,7 +189,7 @@ def verify_second_factor(pars: Pars, session: StaffSession, code: str) -> StaffS
             method = ""
         if not method:
             _refuse_code(pars, uow, session, user)
-            raise Unauthenticated("that code is not right, or was used already")
+            raise Unauthenticated(_WRONG_CODE)
         values: dict[str, object] = {"failed_second_factor": 0}
         if step is not None:
             values["totp_last_step"] = step

@@ -192,8 +192,11 @@ def _log(pars: Pars) -> dict[str, Any]:
         "checkpoint_status": checkpoint_status,
         "public_key": key,
         "public_key_status": key_status,
+        # Checkpoints signed before the C2SP format name the key by its legacy id.
         "key_matches": (
-            None if checkpoint is None or key is None else checkpoint["key_id"] == key["key_id"]
+            None
+            if checkpoint is None or key is None
+            else checkpoint["key_id"] in (key["key_id"], key["legacy_key_id"])
         ),
         "verify": VERIFY,
     }
@@ -328,6 +331,6 @@ def disclosure_history(
         )
         uow.commit()
     if not found:
-        raise NotFound(f"no {kind} {subject}")
+        raise NotFound(f"no such {kind}")
     items = [_history_item(r, partners) for r in rows]
     return {f"{kind}_id": subject, "arrest_ids": records, "count": len(items), "items": items}

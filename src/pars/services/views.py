@@ -144,13 +144,23 @@ def get_arrest(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
 
 
 def list_arrests(
-    pars: Pars, who: Principal, f: ArrestFilter, limit: int, cursor: str | None
+    pars: Pars,
+    who: Principal,
+    f: ArrestFilter,
+    limit: int,
+    cursor: str | None,
+    *,
+    audit: bool = True,
 ) -> dict[str, Any]:
+    """A page of the arrests `who` may read, audited `arrest:listed`. `audit=False` only for
+    a screen's automatic refresh, which audits what it shows that is new instead
+    (`services.screen_reads.refreshed`)."""
     require(pars, who, Step.READ)
     f = ArrestFilter(**{**f.__dict__, "viewer": who.username})
     with pars.reader() as uow:
         page = uow.arrests.search(f, limit, cursor)
-    _read_audit(pars, who, "arrest:listed", None, {"count": len(page.items)})
+    if audit:
+        _read_audit(pars, who, "arrest:listed", None, {"count": len(page.items)})
     return {"items": [render(a, who) for a in page.items], "next_cursor": page.next_cursor}
 
 
@@ -180,7 +190,7 @@ def get_version(pars: Pars, who: Principal, arrest_id: str, version: int) -> dic
         current = uow.arrests.get(arrest_id, lock=False)
         ensure_visible(current, who)
         if current.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
-            raise NotFound(f"arrest {arrest_id} is {current.state.value}; its versions are closed")
+            raise NotFound(f"this arrest is {current.state.value}; its versions are closed")
         v = uow.arrests.version(arrest_id, version)
     snap = v["snapshot"]
     old = Arrest(

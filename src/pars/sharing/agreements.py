@@ -5,6 +5,7 @@ nothing outside [starts_at, ends_at). Renewal is a new version that needs approv
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +23,7 @@ from pars.sharing.fields import (
 from pars.sharing.policy import PARTNER_CLASSES, JurisdictionPolicy
 
 __all__ = [
+    "PURPOSE_CODE",
     "Agreement",
     "AgreementState",
     "Approval",
@@ -49,10 +51,13 @@ class Transport(StrEnum):
 
 @dataclass(frozen=True)
 class Lookup:
-    """Partner look-ups by identifier: which identifiers, and how many per minute."""
+    """Partner look-ups by identifier: which identifiers, how many per minute, and the purpose
+    codes a look-up may name (`warrant-check`): the only purpose the disclosure log records,
+    so that no free text typed by a partner reaches it. No codes: no look-up is answered."""
 
     identifiers: frozenset[str] = frozenset()
     per_minute: int = 0
+    purposes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Approval:
 
 _CLASS_NAMES = frozenset(c.value for c in FieldClass)
 LOOKUP_IDENTIFIERS = frozenset({"otn", "docket", "state_id"})
+PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9_-]{2,39}$")
 A = AgreementState
 
 
@@ -146,6 +152,16 @@ class Agreement:
             errs.append(("/lookup/identifiers", f"look-up only by {', '.join(LOOKUP_IDENTIFIERS)}"))
         if self.lookup.identifiers and not 1 <= self.lookup.per_minute <= 600:
             errs.append(("/lookup/per_minute", "from 1 to 600"))
+        if any(not PURPOSE_CODE.match(p) for p in self.lookup.purposes):
+            errs.append(
+                (
+                    "/lookup/purposes",
+                    "each purpose code has 3 to 40 lower-case letters, digits, '-' or '_' "
+                    "and starts with a letter, like warrant-check",
+                )
+            )
+        if len(self.lookup.purposes) > 20:
+            errs.append(("/lookup/purposes", "at most 20 purpose codes"))
         if not unknown and self.partner_class in PARTNER_CLASSES:
             refused = policy.refusals(self.partner_class, self.granted_classes())
             errs += [("/granted", r) for r in refused]
@@ -269,7 +285,11 @@ def to_document(a: Agreement) -> dict[str, object]:
         "ends_at": a.ends_at.isoformat(),
         "transport": a.transport.value,
         "webhook_url": a.webhook_url,
-        "lookup": {"identifiers": sorted(a.lookup.identifiers), "per_minute": a.lookup.per_minute},
+        "lookup": {
+            "identifiers": sorted(a.lookup.identifiers),
+            "per_minute": a.lookup.per_minute,
+            "purposes": sorted(a.lookup.purposes),
+        },
         "state": a.state.value,
         "approvals": [
             {"owner": p.owner, "at": p.at.isoformat(), "sensitive": sorted(p.sensitive)}
@@ -295,7 +315,11 @@ def from_document(d: dict[str, Any]) -> Agreement:
         ends_at=datetime.fromisoformat(d["ends_at"]),
         transport=Transport(d.get("transport", "feed")),
         webhook_url=d.get("webhook_url"),
-        lookup=Lookup(frozenset(lookup.get("identifiers", ())), int(lookup.get("per_minute", 0))),
+        lookup=Lookup(
+            frozenset(lookup.get("identifiers", ())),
+            int(lookup.get("per_minute", 0)),
+            frozenset(lookup.get("purposes", ())),
+        ),
         state=AgreementState(d.get("state", "draft")),
         approvals=tuple(
             Approval(

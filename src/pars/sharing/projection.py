@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +20,22 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.fields import ARREST_FIELDS, NEVER_DISCLOSED, SENSITIVE_CLASSES, FieldClass
 from pars.sharing.policy import JurisdictionPolicy
 
-__all__ = ["Event", "Projector", "compile_projector", "project", "project_record"]
+__all__ = [
+    "AGREEMENT_ATTRIBUTE",
+    "EVENT_FORMAT",
+    "Event",
+    "Projector",
+    "compile_projector",
+    "project",
+    "project_record",
+]
+
+# PARS's event format: CloudEvents 1.0 (JSON format) with these extension attributes. Version 2
+# renamed `pars_agreement`, `pars_log_index` and `pars_log_salt` (names CloudEvents forbids:
+# extension names are lower-case letters and digits only) to `parsagreement`, `parslogindex`
+# and `parslogsalt`. docs/events.md describes it.
+EVENT_FORMAT = 2
+AGREEMENT_ATTRIBUTE = "parsagreement"  # String: "<agreement id>/v<version>"
 
 
 @dataclass(frozen=True)
@@ -159,8 +174,8 @@ def project(
         "source": event.source,
         "type": event.type,
         "subject": event.subject,
-        "time": event.time.isoformat(),
+        "time": event.time.astimezone(UTC).isoformat(),  # RFC 3339, always with its offset
         "datacontenttype": "application/json",
-        "pars_agreement": f"{agreement.id}/v{agreement.version}",
+        AGREEMENT_ATTRIBUTE: f"{agreement.id}/v{agreement.version}",
         "data": data,
     }

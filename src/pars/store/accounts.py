@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pars.store.tables import api_tokens, persons, users
+from pars.store.tables import api_tokens, persons, revocation_version, users
 
 __all__ = ["PersonRepository", "UserRecord", "UserRepository"]
 
@@ -59,10 +59,21 @@ class UserRepository:
         self._conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
 
     def revoke_tokens(self, user_id: int) -> None:
-        """Revoke every API token of the user (sign out everywhere, disable)."""
+        """Revoke every API token of the user (sign out everywhere, disable, role change) and
+        move the revocation counter, so every process stops trusting its cached tokens."""
         self._conn.execute(
             sa.update(api_tokens).where(api_tokens.c.user_id == user_id).values(revoked=True)
         )
+        self._conn.execute(
+            sa.update(revocation_version)
+            .where(revocation_version.c.id == 1)
+            .values(version=revocation_version.c.version + 1)
+        )
+
+    def revocation_version(self) -> int:
+        """The revocation counter (one primary-key read)."""
+        q = sa.select(revocation_version.c.version).where(revocation_version.c.id == 1)
+        return int(self._conn.execute(q).scalar_one())
 
     def add_token(self, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
         self._conn.execute(

@@ -79,13 +79,13 @@ class ArrestRepository:
         if arrest_id in self._seen:
             return self._seen[arrest_id][0]
         if not _ID.match(arrest_id):
-            raise NotFound(f"no arrest {arrest_id[:40]!r}")
+            raise NotFound("no such arrest")
         q = sa.select(arrests).where(arrests.c.id == arrest_id)
         if lock and self._conn.dialect.name == "postgresql":
             q = q.with_for_update()
         row = self._conn.execute(q).mappings().first()
         if row is None:
-            raise NotFound(f"no arrest {arrest_id}")
+            raise NotFound("no such arrest")
         arrest = self._from_row(row)
         self._seen[arrest.id] = (arrest, arrest.version, False)
         return arrest
@@ -131,7 +131,7 @@ class ArrestRepository:
             .first()
         )
         if row is None:
-            raise NotFound(f"arrest {arrest_id} has no version {version}")
+            raise NotFound("this arrest has no such version")
         snap = row["snapshot"] or {}
         protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
         return {

@@ -4,10 +4,15 @@ of action and time, newest first, one page at a time.
 Pages are keyset pages on the leaf index (`leaf_index < before`, newest first), which the unique
 index on `leaf_index` answers by walking it backwards, so a page costs the same at the start of
 the log and deep into it, and entries appended while an auditor pages never shift the pages.
-Each filter has an index behind it: a record is matched against `record_id` (disclosures) or
-`subject` (the entries about the record itself), an agreement against `agreement_id` or
-`subject`, a time range against `at`. `actor` has no index of its own yet: an actor filter walks
-the leaf index until the page is full.
+Each filter has an index behind it: an actor `(actor, leaf_index)`, which also gives the
+entries in page order, so an actor's page reads only that actor's entries; a record is matched
+against `record_id` (disclosures) or `subject` (the entries about the record itself), an
+agreement against `agreement_id` or `subject`, a time range against `at` (the database then
+sorts what it found). A kind is a set of action prefixes, which no index answers on either
+database (a prefix `LIKE` cannot use the index on `action`: SQLite's LIKE ignores case,
+PostgreSQL's collation need not sort by code point): a kind alone walks the leaf index newest
+first until the page is full, quick for the common kinds, slower the rarer the kind is in a
+long log; with an actor it walks only that actor's entries.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = [
     "arrest_for_otn",
     "log_mentions",
     "search",
+    "search_query",
 ]
 
 _COLUMNS = (
@@ -85,16 +91,17 @@ def _where(q: LogQuery) -> list[sa.ColumnElement[bool]]:
 def search(conn: sa.Connection, q: LogQuery, limit: int) -> tuple[list[dict[str, Any]], int | None]:
     """Up to `limit` entries matching `q`, newest first, and the cursor of the next (older)
     page: the last entry's leaf index when more match, else None."""
-    query = (
-        sa.select(*_COLUMNS)
-        .where(*_where(q))
-        .order_by(audit_log.c.leaf_index.desc())
-        .limit(limit + 1)
-    )
-    rows = [dict(r._mapping) for r in conn.execute(query)]
+    rows = [dict(r._mapping) for r in conn.execute(search_query(q, limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, int(rows[-1]["leaf_index"]) if more and rows else None
+
+
+def search_query(q: LogQuery, limit: int) -> sa.Select[Any]:
+    """The query of `search`: up to `limit` entries matching `q`, newest first."""
+    return (
+        sa.select(*_COLUMNS).where(*_where(q)).order_by(audit_log.c.leaf_index.desc()).limit(limit)
+    )
 
 
 def log_mentions(conn: sa.Connection, record_id: str) -> bool:

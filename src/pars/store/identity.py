@@ -249,6 +249,22 @@ class IdentityRepository:
         )
         return self._conn.execute(q).first() is not None
 
+    def open_duplicate_pairs(self) -> set[tuple[str, str]]:
+        """Every (person, other person) pair open on the review queue as a likely duplicate:
+        one statement, read once by the batch instead of one look-up per pair."""
+        d = identity_decisions
+        q = sa.select(d.c.person_id, d.c.other_person_id).where(
+            d.c.kind == "duplicate", d.c.status == "open"
+        )
+        return {(row.person_id, row.other_person_id) for row in self._conn.execute(q)}
+
+    def add_decisions(self, now: datetime, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many decisions in one executemany (no ids returned)."""
+        if rows:
+            self._conn.execute(
+                sa.insert(identity_decisions), [{"created_at": now, **row} for row in rows]
+            )
+
     def close_decision(self, decision_id: int, resolution: str, by: str, now: datetime) -> None:
         self._conn.execute(
             sa.update(identity_decisions)

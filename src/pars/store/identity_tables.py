@@ -7,6 +7,7 @@
 - `identity_models`: every trained model, by version; the highest version is in use.
 - `identity_decisions`: what the matcher decided for an arrest (linked, review, new person) or a
   likely duplicate pair, with the model version; open review items are the records staff's queue.
+  Indexed on the pair of persons, so that the batch dedupe finds the pairs already queued.
 - `person_merges`: merges of person records and what each moved, so an unmerge restores it.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from pars.store.tables import JSONDoc, UTCDateTime, metadata
+from pars.store.columns import JSONDoc, UTCDateTime, metadata
 
 __all__ = [
     "identity_decisions",
@@ -78,6 +79,8 @@ identity_decisions = sa.Table(
     sa.Column("decided_by", sa.String(60)),
     sa.Column("decided_at", UTCDateTime),
     sa.Column("resolution", sa.String(16)),  # linked | merged | rejected
+    # The batch dedupe's look-up of pairs already queued (migration 0011).
+    sa.Index("ix_identity_decisions_person_id_other_person_id", "person_id", "other_person_id"),
 )
 
 person_merges = sa.Table(

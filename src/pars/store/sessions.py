@@ -79,14 +79,20 @@ class SessionRepository:
         )
 
     def revoke(self, id_hash: str) -> None:
-        self.update(id_hash, revoked=True, pending_secret=None)
+        self.update(id_hash, revoked=True, pending_secret=None, shown=None)
+
+    def shown(self, id_hash: str) -> dict[str, list[str]]:
+        """What the session's self-refreshing screens have shown ({} for none)."""
+        q = sa.select(staff_sessions.c.shown).where(staff_sessions.c.id_hash == id_hash)
+        value = self._conn.execute(q).scalar_one_or_none()
+        return dict(value) if isinstance(value, dict) else {}
 
     def revoke_all(self, user_id: int) -> int:
         """Revoke every live session of the user; how many there were."""
         result = self._conn.execute(
             sa.update(staff_sessions)
             .where(staff_sessions.c.user_id == user_id, staff_sessions.c.revoked.is_(False))
-            .values(revoked=True, pending_secret=None)
+            .values(revoked=True, pending_secret=None, shown=None)
         )
         return int(result.rowcount)
 

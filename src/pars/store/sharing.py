@@ -24,6 +24,10 @@ class SharingRepository:
             sa.update(partners).where(partners.c.id == partner_id).values(webhook_secret=sealed)
         )
 
+    def set_nats_public_key(self, partner_id: str, public_key: str) -> None:
+        q = sa.update(partners).where(partners.c.id == partner_id)
+        self._conn.execute(q.values(nats_public_key=public_key))
+
     def add_partner(
         self, partner_id: str, name: str, partner_class: str, by: str, now: datetime
     ) -> None:

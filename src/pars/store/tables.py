@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
 
-__all__ = ["metadata"]
+from pars.store.columns import JSONDoc, UTCDateTime, metadata
 
+__all__ = ["JSONDoc", "UTCDateTime", "metadata"]
 
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Timezone-aware in Python, UTC in the database on every backend."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused; PARS stores instants")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONDoc: Any = sa.JSON().with_variant(JSONB(), "postgresql")
-
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
 
 otn_sequence = sa.Table(
     "otn_sequence", metadata, sa.Column("n", sa.Integer, primary_key=True, autoincrement=True)
@@ -135,6 +100,9 @@ staff_sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("pending_secret", sa.LargeBinary),
+    # What the session's self-refreshing screens have shown: {screen: ["<arrest id>@<version>"]}
+    # (services.screen_reads), so that a refresh is audited only for what it shows anew.
+    sa.Column("shown", JSONDoc),
 )
 
 # Single-use recovery codes for the second factor (SHA-256 of each; the codes are random).
@@ -157,6 +125,17 @@ api_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("last_used_at", UTCDateTime, nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# One row: a counter moved by every revocation of API tokens (sign-out everywhere, disable,
+# role change, second-factor reset). Each process caches tokens it verified, keyed by the
+# counter's value; reading this row per request makes a revocation stop a token at once in
+# every process (services.auth.authenticate).
+revocation_version = sa.Table(
+    "revocation_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # Who did what, when, with what outcome. Metadata only: never personal data. The tamper-evident
@@ -183,6 +162,8 @@ audit_log = sa.Table(
     sa.Column("classes", sa.String(200)),
     sa.Column("payload_hash", sa.String(64)),
     sa.Column("salt", sa.LargeBinary),
+    # The audit search's actor filter, in its page order (store/audit_search.py).
+    sa.Index("ix_audit_log_actor_leaf_index", "actor", "leaf_index"),
 )
 
 # Cached hashes of the complete perfect subtrees of the log: (level, idx) covers leaves
@@ -244,6 +225,9 @@ partners = sa.Table(
     # The Standard Webhooks signing secret, encrypted like protected fields (it must be read to
     # sign, so it cannot be hashed).
     sa.Column("webhook_secret", sa.LargeBinary),
+    # The public half of the partner's NATS nkey (`U...`): its user in the server configuration
+    # that `pars nats config` writes. The seed is shown once and never stored.
+    sa.Column("nats_public_key", sa.String(56)),
 )
 
 partner_keys = sa.Table(

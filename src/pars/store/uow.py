@@ -18,6 +18,7 @@ from pars.store.arrests import ArrestRepository
 from pars.store.audit import AuditRow, append_rows
 from pars.store.engine import READ_ONLY, write_turn
 from pars.store.identity import IdentityRepository
+from pars.store.notify import OUTBOX, notify
 from pars.store.relay import DeliveryRepository
 from pars.store.sessions import SessionRepository
 from pars.store.sharing import SharingRepository
@@ -121,6 +122,7 @@ class SqlUnitOfWork:
                 for e in events
             ]
             self.conn.execute(sa.insert(outbox), rows)
+            notify(self.conn, OUTBOX)  # wakes relays in other processes at COMMIT
         # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
         leaves = write_audit(self.conn, self._audit, self._clock)
         for hook in self.before_commit:

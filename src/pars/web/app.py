@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import pars
 from pars.services.app import Pars
 from pars.store.engine import alembic_config
-from pars.web import problems, screens
+from pars.web import metrics, problems, screens
 from pars.web.api import BODY_MODELS
 from pars.web.api import agreements as agreements_api
 from pars.web.api import arrests as arrests_api
@@ -29,6 +29,9 @@ from pars.web.api import feed as feed_api
 from pars.web.api import partners as partners_api
 from pars.web.api import persons as persons_api
 from pars.web.api import transparency as transparency_api
+from pars.web.deps import unauthenticated_audits
+from pars.web.headers import SecurityHeaders
+from pars.web.routing import CheckedRoute
 
 __all__ = ["create_app"]
 
@@ -67,8 +70,17 @@ class AccessLog:
             )
 
 
+class _App(FastAPI):
+    """FastAPI with the security headers outermost: around Starlette's ServerErrorMiddleware,
+    which sends the 500 answer outside the middleware that `add_middleware` adds."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings = self.state.pars.settings
+        return SecurityHeaders(super().build_middleware_stack(), hsts=settings.tls_in_front)
+
+
 def create_app(app_pars: Pars) -> FastAPI:
-    app = FastAPI(
+    app = _App(
         title="PARS",
         version=pars.__version__,
         summary="Preliminary Arraignment Reporting System",
@@ -76,7 +88,9 @@ def create_app(app_pars: Pars) -> FastAPI:
         docs_url=None,  # self-hosted Swagger UI at /docs: pars.web.screens.apidocs
         redoc_url=None,
     )
+    app.router.route_class = CheckedRoute  # the app's own routes, as every router's
     app.state.pars = app_pars
+    app.state.unauthenticated_audits = unauthenticated_audits()
     problems.install(app)
     app.include_router(auth_api.router)
     app.include_router(arrests_api.router)
@@ -115,6 +129,7 @@ def create_app(app_pars: Pars) -> FastAPI:
 
     screens.install(app)
     app.add_middleware(AccessLog)
+    metrics.install(app, app_pars)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -1,18 +1,44 @@
-"""Request plumbing: the application object, the caller, and reading JSON bodies strictly."""
+"""Request plumbing: the application object, the caller and what the caller may do, and
+reading JSON bodies strictly.
+
+Authorization comes before validation on every route: a route's role check is a dependency
+(`may` for a workflow step, `allowed` for a set of roles), and FastAPI resolves dependencies
+before it validates the route's path and query parameters, and before the route reads its
+body with `read_json`. A wrong role therefore gets 403 (audited `access:denied`) whatever it
+sent, and only an authorized caller learns what was wrong with its input. A request without
+valid credentials gets 401, audited `access:unauthenticated` (see `audit_unauthenticated`).
+The services check roles again, for the CLI and as a second line.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+import re
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from pars.domain.errors import Unauthenticated
+from pars.domain.roles import STEP_ROLES, Role, Step
 from pars.services.app import Pars, Principal
-from pars.services.auth import authenticate
+from pars.services.auth import authenticate, require, require_role
+from pars.services.logon_guard import TokenBucket
+from pars.store.uow import AuditEntry
 from pars.web.problems import BadRequest
 
-__all__ = ["Caller", "get_pars", "read_json"]
+__all__ = [
+    "Caller",
+    "allowed",
+    "audit_unauthenticated",
+    "get_pars",
+    "may",
+    "read_json",
+    "record_subject",
+    "route_template",
+    "source_address",
+    "unauthenticated_audits",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,15 +48,94 @@ def get_pars(request: Request) -> Pars:
     return pars
 
 
+def source_address(request: Request) -> str:
+    """The client's address as the server saw it (behind a reverse proxy, the proxy's unless
+    the server is told to trust its forwarded headers: see docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+def route_template(request: Request) -> str:
+    """The matched route's path template (`/api/v1/arrests/{arrest_id}`), never the path
+    itself, which can hold whatever was typed; `unmatched` before routing."""
+    return getattr(request.scope.get("route"), "path", None) or "unmatched"
+
+
+def unauthenticated_audits() -> TokenBucket:
+    """The bound on `access:unauthenticated` entries, one per application (`create_app` keeps
+    it in `app.state`). A request without credentials costs its sender nothing, so beyond 30 a
+    minute from one source address a 401 is in the access log only: an anonymous flood cannot
+    grow the permanent log at will."""
+    return TokenBucket(30, timedelta(minutes=1))
+
+
+def audit_unauthenticated(pars: Pars, request: Request, reason: str) -> None:
+    """Record a 401 as `access:unauthenticated` (actor `anonymous`; `details.route` the route
+    template, `details.reason` `no credentials` or `refused`): controlled values only, never
+    the token or the path. Bounded per source address (`unauthenticated_audits`)."""
+    bucket: TokenBucket = request.app.state.unauthenticated_audits
+    if bucket.take(source_address(request), pars.clock.now()):
+        return
+    pars.audit_now(
+        AuditEntry(
+            "anonymous",
+            "access:unauthenticated",
+            "denied",
+            details={"route": route_template(request), "reason": reason},
+        )
+    )
+
+
 def _caller(request: Request, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        audit_unauthenticated(pars, request, "no credentials")
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one at /api/v1/auth/token")
-    return authenticate(pars, token.strip())
+    try:
+        return authenticate(pars, token.strip())
+    except Unauthenticated:
+        audit_unauthenticated(pars, request, "refused")
+        raise
 
 
 Caller = Annotated[Principal, Depends(_caller)]
+_RECORD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def record_subject(request: Request) -> str | None:
+    """The record a refusal is about, for its audit entry: the first path parameter that is
+    an id PARS issues. Anything else in a path is what was typed, and stays off the log."""
+    for value in request.path_params.values():
+        if isinstance(value, str) and _RECORD_ID.match(value):
+            return value
+    return None
+
+
+def may(step: Step) -> Any:
+    """`Depends` on the caller, refused (403, audited) unless its role may take `step`:
+    `who: Annotated[Principal, may(Step.READ)]`."""
+
+    def guard(request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
+        require(pars, who, step, record_subject(request))
+        return who
+
+    guard.__name__ = f"may_{step.value}"
+    guard.pars_roles = STEP_ROLES[step]  # type: ignore[attr-defined]
+    return Depends(guard)
+
+
+def allowed(roles: frozenset[Role], what: str) -> Any:
+    """`Depends` on the caller, refused (403, audited `access:denied` with `what`) unless its
+    role is one of `roles`: `who: Annotated[Principal, allowed(READ_ROLES, "read agreements")]`.
+    `what` is the words the service's own check uses."""
+
+    def guard(request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
+        require_role(pars, who, roles, what, record_subject(request))
+        return who
+
+    guard.__name__ = f"allowed_to_{what.replace(' ', '_')}"
+    guard.pars_roles = roles  # type: ignore[attr-defined]
+    return Depends(guard)
 
 
 async def read_json(request: Request, model: type[M], max_bytes: int) -> M:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pars.domain.errors import (
     Conflict,
@@ -26,7 +27,16 @@ from pars.domain.errors import (
 )
 from pars.logs import error_name, safe_traceback
 
-__all__ = ["BadRequest", "install", "pointer", "problem", "wants_html"]
+__all__ = [
+    "BadRequest",
+    "allowed_methods",
+    "input_errors",
+    "install",
+    "pointer",
+    "problem",
+    "validation_errors",
+    "wants_html",
+]
 
 log = structlog.get_logger("pars.web")
 PROBLEM_JSON = "application/problem+json"
@@ -41,7 +51,7 @@ class BadRequest(Exception):
 
 
 # Paths that always answer JSON, whatever the Accept header says.
-_JSON_ONLY = ("/api/", "/openapi.json", "/healthz", "/readyz")
+_JSON_ONLY = ("/api/", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 
 def wants_html(request: Request) -> bool:
@@ -62,16 +72,32 @@ def problem(
     if render is not None and wants_html(request):
         response: Response = render(request, status, slug, title, detail, extra)
         return response
-    body = {
+    # No `instance`: the path can hold what was typed (an SSN where an id belongs), and an
+    # error answer echoes no input.
+    body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this request's path (a 405's `Allow`). Starlette
+    names only the first route that matched the path, and one path can have several (the
+    checkpoint's GET and POST)."""
+    found = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            found.append(method)
+    return found
 
 
 def pointer(loc: tuple[int | str, ...]) -> str:
@@ -82,6 +108,11 @@ def pointer(loc: tuple[int | str, ...]) -> str:
 def _safe_msg(err: dict[str, Any]) -> str:
     # Never echo the input value: it could be an SSN or a victim's name.
     return str(err.get("msg", "invalid"))
+
+
+def input_errors(exc: InvalidInput) -> list[dict[str, str]]:
+    """A domain refusal's fields as the problem details' `errors`."""
+    return [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -112,7 +143,7 @@ def install(app: FastAPI) -> None:
         )
         extra: dict[str, Any] = {}
         if isinstance(exc, InvalidInput):
-            extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+            extra["errors"] = input_errors(exc)
         if isinstance(exc, InvalidParameter):
             extra["errors"] = [{"parameter": exc.name, "in": "query", "detail": exc.reason}]
         if isinstance(exc, IllegalTransition):
@@ -159,7 +190,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
+        resp = problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            resp.headers[name] = value
+        if exc.status_code == 405:
+            resp.headers["Allow"] = ", ".join(allowed_methods(request))
+        return resp
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     async def _db(request: Request, exc: sqlalchemy.exc.OperationalError) -> Response:

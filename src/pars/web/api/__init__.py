@@ -40,10 +40,13 @@ def command_route(
     handler: Callable[..., Any],
     summary: str,
     respond: Callable[[Any, Principal], dict[str, Any]],
+    guard: Any,
 ) -> None:
-    """Register `POST /{<param>}/<path>`: read the body as `model` (if any), run
-    `handler(pars, who, <param>[, body])` in a worker thread, answer `respond(result, who)`."""
-    from pars.web.deps import Caller, get_pars, read_json
+    """Register `POST /{<param>}/<path>`: authorize the caller with `guard` (a `Depends` from
+    `pars.web.deps.may` or `allowed`, resolved before anything is read), read the body as
+    `model` (if any), run `handler(pars, who, <param>[, body])` in a worker thread, answer
+    `respond(result, who)`."""
+    from pars.web.deps import get_pars, read_json
 
     async def endpoint(request: Request, who: Principal, pars: Pars, **path_params: str) -> Any:
         item = path_params[param]
@@ -59,7 +62,7 @@ def command_route(
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("request", kind, annotation=Request),
-            inspect.Parameter("who", kind, annotation=Caller),
+            inspect.Parameter("who", kind, annotation=Annotated[Principal, guard]),
             inspect.Parameter("pars", kind, annotation=Annotated[Pars, Depends(get_pars)]),
             inspect.Parameter(param, kind, annotation=str),
         ],

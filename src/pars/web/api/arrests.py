@@ -11,18 +11,21 @@ from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import Arrest, ArrestState, Custody
 from pars.domain.errors import InvalidInput
+from pars.domain.roles import Step
 from pars.services import arrests as svc
 from pars.services import inputs as i
-from pars.services.app import Pars
+from pars.services.app import Pars, Principal
 from pars.services.inputs import Instant
 from pars.services.views import get_arrest, get_version, list_arrests, list_versions, render
 from pars.store.arrests import ArrestFilter
 from pars.web.api import body, command_route
-from pars.web.deps import Caller, get_pars, read_json
+from pars.web.deps import get_pars, may, read_json
+from pars.web.routing import CheckedRoute
 
-router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"])
+router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"], route_class=CheckedRoute)
 PARS = Annotated[Pars, Depends(get_pars)]
 M = TypeVar("M", bound=BaseModel)
+Reader = Annotated[Principal, may(Step.READ)]
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
@@ -30,7 +33,7 @@ _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 async def create(
     request: Request,
     response: Response,
-    who: Caller,
+    who: Annotated[Principal, may(Step.CREATE)],
     pars: PARS,
     submit: Annotated[bool, Query(description="create and submit in one call")] = False,
 ) -> dict[str, Any]:
@@ -45,44 +48,72 @@ async def _threaded(fn: Callable[..., Arrest], *args: Any) -> Arrest:
     return await run_in_threadpool(fn, *args)
 
 
-def _step(path: str, model: type[M] | None, handler: Callable[..., Arrest], summary: str) -> None:
-    command_route(router, "arrest_id", path, model, handler, summary, render)
+def _step(
+    path: str, step: Step, model: type[M] | None, handler: Callable[..., Arrest], summary: str
+) -> None:
+    command_route(router, "arrest_id", path, model, handler, summary, render, may(step))
 
 
-_step("submit", None, svc.submit, "Submit a draft (save and send)")
-_step("identification", i.IdentificationIn, svc.identify, "Link to a person record")
+S = Step
+_step("submit", S.SUBMIT, None, svc.submit, "Submit a draft (save and send)")
+_step("identification", S.IDENTIFY, i.IdentificationIn, svc.identify, "Link to a person record")
 _step(
     "pretrial",
+    S.RECORD_PRETRIAL,
     i.PretrialIn,
     svc.record_pretrial,
     "Record pretrial's interview: address check and release recommendation",
 )
-_step("charging-review", None, svc.open_charging_review, "Open the charging review")
+_step(
+    "charging-review",
+    S.OPEN_CHARGING_REVIEW,
+    None,
+    svc.open_charging_review,
+    "Open the charging review",
+)
 _step(
     "charging-decision",
+    S.DECIDE_CHARGES,
     i.ChargingDecisionIn,
     svc.decide_charges,
     "Charge (approve/amend/withdraw/add each charge), decline or divert",
 )
 _step(
     "summons-release",
+    S.RELEASE_FOR_SUMMONS,
     i.SummonsReleaseIn,
     svc.release_for_summons,
     "Release without arraignment, to proceed by summons",
 )
 _step(
-    "arraignment-session", i.ScheduleIn, svc.schedule_arraignment, "Place on an arraignment session"
+    "arraignment-session",
+    S.SCHEDULE_ARRAIGNMENT,
+    i.ScheduleIn,
+    svc.schedule_arraignment,
+    "Place on an arraignment session",
 )
-_step("arraignment", i.ArraignmentIn, svc.arraign, "Record the preliminary arraignment and bail")
-_step("custody", i.CustodyIn, svc.change_custody, "Change custody status")
-_step("corrections", i.CorrectionIn, svc.correct, "Correct the record (a new version)")
-_step("seal", i.CourtOrderIn, svc.seal, "Seal by court order")
-_step("expunge", i.CourtOrderIn, svc.expunge, "Expunge by court order: destroys personal data")
+_step(
+    "arraignment",
+    S.ARRAIGN,
+    i.ArraignmentIn,
+    svc.arraign,
+    "Record the preliminary arraignment and bail",
+)
+_step("custody", S.CHANGE_CUSTODY, i.CustodyIn, svc.change_custody, "Change custody status")
+_step("corrections", S.CORRECT, i.CorrectionIn, svc.correct, "Correct the record (a new version)")
+_step("seal", S.SEAL, i.CourtOrderIn, svc.seal, "Seal by court order")
+_step(
+    "expunge",
+    S.EXPUNGE,
+    i.CourtOrderIn,
+    svc.expunge,
+    "Expunge by court order: destroys personal data",
+)
 
 
 @router.get("")
 def list_(
-    who: Caller,
+    who: Reader,
     pars: PARS,
     state: Annotated[list[ArrestState] | None, Query()] = None,
     district: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,10}$")] = None,
@@ -124,17 +155,17 @@ def list_(
 
 
 @router.get("/{arrest_id}")
-def read(arrest_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
+def read(arrest_id: str, who: Reader, pars: PARS) -> dict[str, Any]:
     return get_arrest(pars, who, arrest_id)
 
 
 @router.get("/{arrest_id}/versions")
-def versions(arrest_id: str, who: Caller, pars: PARS) -> dict[str, Any]:
+def versions(arrest_id: str, who: Reader, pars: PARS) -> dict[str, Any]:
     return {"items": list_versions(pars, who, arrest_id)}
 
 
 @router.get("/{arrest_id}/versions/{version}")
 def version(
-    arrest_id: str, version: Annotated[int, Path(ge=1, le=1_000_000_000)], who: Caller, pars: PARS
+    arrest_id: str, version: Annotated[int, Path(ge=1, le=1_000_000_000)], who: Reader, pars: PARS
 ) -> dict[str, Any]:
     return get_version(pars, who, arrest_id, version)

@@ -10,8 +10,9 @@ from pars.domain.catalogue import Offense
 from pars.domain.errors import NotFound
 from pars.services.app import Pars
 from pars.web.deps import Caller, get_pars
+from pars.web.routing import CheckedRoute
 
-router = APIRouter(prefix="/api/v1/charges", tags=["charges"])
+router = APIRouter(prefix="/api/v1/charges", tags=["charges"], route_class=CheckedRoute)
 
 
 def _offense(o: Offense) -> dict[str, Any]:
@@ -42,5 +43,5 @@ def get(citation: str, who: Caller, pars: Annotated[Pars, Depends(get_pars)]) ->
     """One offense by citation, in any usual form or as its key (e.g. `18-2701-A1`)."""
     offense = pars.catalogue.get(citation)
     if offense is None:
-        raise NotFound(f"no offense {citation!r} in the catalogue")
+        raise NotFound("no such offense in the catalogue")
     return _offense(offense)

@@ -15,22 +15,39 @@ from starlette.concurrency import run_in_threadpool
 from pars.domain.errors import InvalidInput, Unauthenticated
 from pars.services import audit
 from pars.services.app import Pars
-from pars.services.feed import Partner, authenticate_partner, feed_page, serve
-from pars.services.lookup import lookup
-from pars.web.deps import get_pars
+from pars.services.delivery.feed import Partner, authenticate_partner, feed_page, serve
+from pars.services.delivery.lookup import lookup
+from pars.web.deps import audit_unauthenticated, get_pars
+from pars.web.routing import CheckedRoute
 
-router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"])
+router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"], route_class=CheckedRoute)
 PARS = Annotated[Pars, Depends(get_pars)]
 _POLL = 0.25  # seconds between looks at the queue while the stream is idle
 _TICK = 0.01  # how often an idle stream checks for the relay's in-process signal
 _KEEPALIVE = 15.0
+_MAX_WAIT = 30  # the longest long-poll (`wait`), within common proxies' read timeouts
+_LONG_POLL_LOOK = 1.0  # a long-poll looks at the queue at least this often
 
 
 def _partner(request: Request, pars: PARS) -> Partner:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip().startswith("parsk_"):
+        audit_unauthenticated(pars, request, "no credentials")
         raise Unauthenticated("send 'Authorization: Bearer <partner API key>'")
-    return authenticate_partner(pars, key.strip())
+    try:
+        return authenticate_partner(pars, key.strip())
+    except Unauthenticated:
+        audit_unauthenticated(pars, request, "refused")
+        raise
+
+
+async def _queue_moved(pars: Pars, generation: int, seconds: float) -> None:
+    """Return when the relay queued something (this process's relay, or another process's
+    through LISTEN/NOTIFY on PostgreSQL) since `generation`, or after `seconds`."""
+    waited = 0.0
+    while waited < seconds and pars.queue_generation == generation:
+        await asyncio.sleep(_TICK)
+        waited += _TICK
 
 
 @router.get("")
@@ -39,15 +56,33 @@ async def feed(
     partner: Annotated[Partner, Depends(_partner)],
     after: Annotated[str, Query(pattern=r"^\d{1,18}$")] = "0",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    wait: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=_MAX_WAIT,
+            description="Long-poll: when nothing is queued after the cursor, hold the request "
+            f"up to this many seconds (at most {_MAX_WAIT}) and answer as soon as something is.",
+        ),
+    ] = 0,
 ) -> dict[str, Any]:
     """Events for the calling partner after the cursor, as CloudEvents 1.0, each holding only
     what its agreement grants. Delivery is at least once: de-duplicate by `id`; pass
-    `next_cursor` as `after` to continue."""
-    page: dict[str, Any] = await run_in_threadpool(feed_page, pars, partner, int(after), limit)
-    return page
+    `next_cursor` as `after` to continue. With `wait`, an empty page is answered only once
+    that many seconds passed with nothing new."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        generation = pars.queue_generation
+        page: dict[str, Any] = await run_in_threadpool(feed_page, pars, partner, int(after), limit)
+        left = deadline - asyncio.get_running_loop().time()
+        if page["items"] or page["next_cursor"] != after or left <= 0:
+            return page
+        # Look again when the relay says so, and at least every _LONG_POLL_LOOK seconds (the
+        # fallback for a wake-up missed, e.g. while the listener reconnected).
+        await _queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
 
 
-lookup_router = APIRouter(prefix="/api/v1/lookup", tags=["partner feed"])
+lookup_router = APIRouter(prefix="/api/v1/lookup", tags=["partner feed"], route_class=CheckedRoute)
 _ALLOWED_PARAMS = {"otn", "docket", "state_id", "purpose"}
 
 
@@ -105,11 +140,9 @@ async def stream(
                 idle = 0.0
                 continue
             # Idle: look again when this process's relay queued something, or after _POLL.
-            generation, waited = pars.queue_generation, 0.0
-            while waited < _POLL and pars.queue_generation == generation:
-                await asyncio.sleep(_TICK)
-                waited += _TICK
-            idle += waited
+            started = asyncio.get_running_loop().time()
+            await _queue_moved(pars, pars.queue_generation, _POLL)
+            idle += asyncio.get_running_loop().time() - started
             if idle >= _KEEPALIVE:
                 idle = 0.0
                 yield b": keep-alive\n\n"
@@ -128,6 +161,6 @@ def receipt(
     partner: Annotated[Partner, Depends(_partner)],
 ) -> dict[str, Any]:
     """For the partner that received it: the log entry of one of its disclosures (the
-    `pars_log_index` of a delivered event), the salt of its payload hash, and its inclusion
+    `parslogindex` of a delivered event), the salt of its payload hash, and its inclusion
     proof against the latest checkpoint once one covers it."""
     return audit.receipt(pars, partner["id"], index)

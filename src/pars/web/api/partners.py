@@ -7,23 +7,27 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from pars.services.agreements import list_partners, partner_deliveries, quarantined
-from pars.services.app import Pars
-from pars.web.deps import Caller, get_pars
+from pars.services.agreements import READ_ROLES, list_partners, partner_deliveries, quarantined
+from pars.services.app import Pars, Principal
+from pars.web.deps import allowed, get_pars
+from pars.web.routing import CheckedRoute
 
-router = APIRouter(prefix="/api/v1/partners", tags=["agreements"])
+router = APIRouter(prefix="/api/v1/partners", tags=["agreements"], route_class=CheckedRoute)
 PARS = Annotated[Pars, Depends(get_pars)]
+Partners = Annotated[Principal, allowed(READ_ROLES, "read partners")]
+Deliveries = Annotated[Principal, allowed(READ_ROLES, "read deliveries")]
+Quarantine = Annotated[Principal, allowed(READ_ROLES, "read quarantined deliveries")]
 
 
 @router.get("")
-def partners(who: Caller, pars: PARS) -> dict[str, Any]:
+def partners(who: Partners, pars: PARS) -> dict[str, Any]:
     return {"items": list_partners(pars, who)}
 
 
 @router.get("/{partner_id}/deliveries")
 def deliveries(
     partner_id: str,
-    who: Caller,
+    who: Deliveries,
     pars: PARS,
     status: Literal["queued", "delivered", "withheld", "dead", "stopped", "quarantined"]
     | None = None,
@@ -37,7 +41,7 @@ def deliveries(
 
 @router.get("/quarantine")
 def quarantine_all(
-    who: Caller, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    who: Quarantine, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict[str, Any]:
     """Everything the relay and the transports set aside, newest first, so that the rest
     could flow: which event, which agreement, at which stage, and the error's class."""
@@ -46,7 +50,7 @@ def quarantine_all(
 
 @router.get("/{partner_id}/quarantine")
 def quarantine(
-    partner_id: str, who: Caller, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    partner_id: str, who: Quarantine, pars: PARS, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict[str, Any]:
     """What was set aside for one partner, newest first."""
     return {"items": quarantined(pars, who, partner_id, limit)}

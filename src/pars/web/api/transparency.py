@@ -13,16 +13,19 @@ from starlette.concurrency import run_in_threadpool
 
 from pars.services import transparency as svc
 from pars.services.app import Pars, Principal
-from pars.web.deps import Caller, get_pars
+from pars.web.deps import allowed, get_pars
 from pars.web.pages.transparency import CSP, render
+from pars.web.routing import CheckedRoute
 
 __all__ = ["page_router", "router"]
 
-router = APIRouter(prefix="/api/v1", tags=["transparency"])
-page_router = APIRouter(tags=["transparency"])
+router = APIRouter(prefix="/api/v1", tags=["transparency"], route_class=CheckedRoute)
+page_router = APIRouter(tags=["transparency"], route_class=CheckedRoute)
 PARS = Annotated[Pars, Depends(get_pars)]
+Historian = Annotated[Principal, allowed(svc.HISTORY_ROLES, "read disclosure histories")]
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_PUBLIC_HEADERS = {"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"}
+# Public, no personal data: the one kind of answer that may be cached (pars.web.headers).
+_PUBLIC_HEADERS = {"Cache-Control": "public, max-age=60"}
 
 
 def _only(request: Request, allowed: set[str]) -> None:
@@ -99,7 +102,7 @@ async def _history(request: Request, pars: Pars, who: Principal, **subject: str)
 @router.get("/persons/{person_id}/disclosures")
 async def person_disclosures(
     request: Request,
-    who: Caller,
+    who: Historian,
     pars: PARS,
     person_id: Annotated[str, Path(pattern=_UUID)],
 ) -> dict[str, Any]:
@@ -111,7 +114,7 @@ async def person_disclosures(
 @router.get("/arrests/{arrest_id}/disclosures")
 async def arrest_disclosures(
     request: Request,
-    who: Caller,
+    who: Historian,
     pars: PARS,
     arrest_id: Annotated[str, Path(pattern=_UUID)],
 ) -> dict[str, Any]:

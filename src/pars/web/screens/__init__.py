@@ -32,7 +32,6 @@ from pars.web.screens import identification as identification_screen
 from pars.web.screens import pretrial as pretrial_screen
 from pars.web.screens.errors import error_page
 from pars.web.screens.render import page, screen_router
-from pars.web.screens.security import SecurityHeaders
 from pars.web.screens.session import Staff, role, session_at
 
 __all__ = ["ROUTERS", "Staff", "install", "page", "role", "screen_router", "session_at"]
@@ -51,10 +50,9 @@ ROUTERS.append(docket_screen.router)
 
 
 def install(app: FastAPI) -> None:
-    """Mount the static files, add the screens' routes and security headers, and make the
-    one error handler render pages for them."""
+    """Mount the static files, add the screens' routes, and make the one error handler render
+    pages for them (every answer's headers are set in pars.web.headers)."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)
     app.state.error_page = error_page
-    app.add_middleware(SecurityHeaders)

@@ -14,6 +14,7 @@ from pars.domain.roles import Role
 from pars.services import accounts_admin as svc
 from pars.services.app import Pars, Principal
 from pars.web.deps import get_pars
+from pars.web.problems import input_errors
 from pars.web.screens.render import page, screen_router
 from pars.web.screens.session import role
 
@@ -26,6 +27,7 @@ Username = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,60}$")]
 _DONE = {
     "disabled": "{} is disabled; their sessions and tokens have ended.",
     "enabled": "{} is enabled again.",
+    "unlocked": "{} is unlocked; they can sign in now.",
     "reset": "{}'s second factor is reset; they set up a new one at their next sign-in.",
     "role": "{}'s role is changed; their sessions have ended.",
 }
@@ -71,7 +73,7 @@ async def add(
             svc.add_with_initial_password, pars, who, username, role_, owner or None
         )
     except InvalidInput as e:
-        errors = [{"pointer": f.pointer, "detail": f.detail} for f in e.errors]
+        errors = input_errors(e)
         form = {"username": username, "role": role_, "owner": owner}
         return await _users_page(request, pars, who, 422, errors=errors, form=form)
     created = {"username": username, "password": password}
@@ -92,6 +94,12 @@ async def disable(pars: PARS, who: Admin, username: Username) -> Response:
 async def enable(pars: PARS, who: Admin, username: Username) -> Response:
     await run_in_threadpool(svc.set_disabled, pars, who, username, False)
     return _back("enabled", username)
+
+
+@router.post("/users/{username}/unlock")
+async def unlock(pars: PARS, who: Admin, username: Username) -> Response:
+    await run_in_threadpool(svc.unlock, pars, who, username)
+    return _back("unlocked", username)
 
 
 @router.post("/users/{username}/reset-second-factor")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.errors import InvalidInput, NotFound
@@ -23,6 +23,7 @@ from pars.services import audit_search as svc
 from pars.services.app import Pars, Principal
 from pars.web.deps import get_pars
 from pars.web.screens import audit_view as v
+from pars.web.screens.audit_jobs import Job, VerifyJobs
 from pars.web.screens.render import is_htmx, page, screen_router
 from pars.web.screens.session import role
 from pars.web.screens.words import when
@@ -128,9 +129,38 @@ async def history(request: Request, pars: PARS, who: Auditor) -> Response:
     return page(request, "audit/history.html", context, status=status)
 
 
+def _jobs(request: Request) -> VerifyJobs:
+    jobs = getattr(request.app.state, "verify_jobs", None)
+    if jobs is None:
+        jobs = request.app.state.verify_jobs = VerifyJobs()
+    return jobs
+
+
 @router.post("/verify")
 async def verify(request: Request, pars: PARS, who: Auditor) -> Response:
+    """From the page's button with HTMX: start the check (or join the running one) and show
+    its progress. Without JavaScript: check, then answer the result page."""
+    if is_htmx(request):
+        job = _jobs(request).start(pars, who)
+        return _job_fragment(request, pars, job)
     result = await run_in_threadpool(svc.verify_now, pars, who)
-    fragment = is_htmx(request)  # the result alone, under the page's "Check the log"
-    context = {"result": v.verify_view(result, pars.settings.zone), "fragment": fragment}
-    return page(request, "audit/verify.html", context, block="result" if fragment else "content")
+    context = {"result": v.verify_view(result, pars.settings.zone), "fragment": False}
+    return page(request, "audit/verify.html", context)
+
+
+@router.get("/verify/{job_id}")
+async def verify_progress(
+    request: Request, pars: PARS, who: Auditor, job_id: Annotated[str, Path(max_length=40)]
+) -> Response:
+    """The check's progress while it runs (the fragment polls itself), then its result."""
+    return _job_fragment(request, pars, _jobs(request).get(job_id))
+
+
+def _job_fragment(request: Request, pars: PARS, job: Job | None) -> Response:
+    if job is not None and job.result is not None:
+        context = {"result": v.verify_view(job.result, pars.settings.zone), "fragment": True}
+        return page(request, "audit/verify.html", context, block="result")
+    snap = job.snapshot() if job is not None else None
+    if snap is not None:
+        snap["started_words"] = when(snap["started"], pars.settings.zone)
+    return page(request, "audit/_verifying.html", {"job": snap})

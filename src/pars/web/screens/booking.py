@@ -8,7 +8,10 @@ Charge suggestions come from the catalogue the API searches (`GET /api/v1/charge
 candidates from `services.identity.match_person` (`POST /api/v1/persons/match`).
 
 Picking a candidate fills the person block's identifiers (state ID, FBI number, local person
-ID) from that person record; a supervisor, who may identify, also links the draft to it
+ID) from that person record, and the description and contact details the officer left empty
+(sex, race, ethnicity, address, phone, height, weight, eyes, hair, middle name, suffix) from the
+person's newest arrest the officer may read (`booking_records.prefill`, audited as a read), to be
+checked with the arrestee; a supervisor, who may identify, also links the draft to it
 (`services.arrests.identify`, as `POST /arrests/{id}/identification`).
 
 Without JavaScript every part works by posting the form (Save draft, Find matching person
@@ -22,7 +25,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -201,6 +204,9 @@ def _apply_action(pars: Pars, who: Principal, action: str, form: dict[str, str])
         for k, v in pick["ids"].items():
             if v:
                 form[f"person.{k}"] = v
+        for k, v in records.prefill(pars, who, pick["id"])["fields"].items():
+            if not form.get(k):
+                form[k] = v
     elif kind == "charge":
         i, _, key = rest.partition(":")
         offense = pars.catalogue.get(key)
@@ -339,6 +345,14 @@ async def candidates(request: Request, pars: PARS, who: Booker) -> Response:
         {"candidates": found, "form": {"person_id": pick}},
         block="candidates",
     )
+
+
+@router.get("/prefill/{person_id}")
+async def prefill(pars: PARS, who: Booker, person_id: Annotated[str, Path(max_length=36)]) -> Any:
+    """What picking this person fills in where the form is empty (booking.js asks after a
+    pick): the description and contact details of the person's newest readable arrest."""
+    found = await run_in_threadpool(records.prefill, pars, who, person_id)
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
 
 # -- review, submit, the OTN -----------------------------------------------------------------

@@ -5,24 +5,26 @@ draft created or corrected with what changed (`services.arrests.create_arrest`, 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from pars.domain.arrest import ArrestState
 from pars.domain.catalogue import Offense
-from pars.domain.errors import Conflict, NotFound
+from pars.domain.errors import Conflict, Forbidden, NotFound
 from pars.domain.roles import Role, Step, may
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
 from pars.services.identity import MatchIn, match_person
 from pars.services.identity_merge import get_person
 from pars.services.inputs import ArrestIn, ArrestPatch, CorrectionIn, IdentificationIn, PersonIn
-from pars.services.views import get_arrest
+from pars.services.views import get_arrest, list_arrests
+from pars.store.arrests import ArrestFilter
 from pars.web.screens import booking_form as bf
 from pars.web.screens.words import day
 
-__all__ = ["candidates", "pick", "store", "suggest"]
+__all__ = ["PREFILL", "candidates", "pick", "prefill", "store", "suggest"]
 
 REASON = "Draft saved from the booking screen"
 
@@ -33,6 +35,14 @@ TIERS = {
 }
 _IDS = ("state_id", "fbi_number", "local_person_id")
 _MATCH_FIELDS = ("last_name", "first_name", "middle_name", "date_of_birth", "sex", "address")
+# What a pick fills in, where the officer left it empty, from the person's newest arrest that
+# the officer may read: the description and contact details, which the officer then checks
+# with the arrestee. Never the identifiers typed at booking time (SSN, place of birth,
+# citizenship) nor the names and date of birth, which the officer typed to find the person.
+PREFILL = (
+    "middle_name", "suffix", "sex", "race", "ethnicity", "address", "phone",
+    "height_inches", "weight_pounds", "eye_color", "hair_color",
+)  # fmt: skip
 
 
 def _patch(pars: Pars, view: dict[str, Any], data: ArrestIn) -> dict[str, Any]:
@@ -96,6 +106,26 @@ def pick(pars: Pars, who: Principal, person_id: str) -> dict[str, Any] | None:
         return None
     fields = person["records"][0]["fields"] if person["records"] else {}
     return {"id": person_id, "ids": {k: person.get(k) for k in _IDS}, "summary": _who(fields)}
+
+
+def prefill(pars: Pars, who: Principal, person_id: str) -> dict[str, Any]:
+    """{"fields": {"person.<f>": text}, "from": the arrest's day in words, or None} from the
+    newest arrest of the picked person that `who` may read (the read is audited as any
+    other); no fields when there is none."""
+    empty: dict[str, Any] = {"fields": {}, "from": None}
+    if not person_id or len(person_id) > 36:
+        return empty
+    try:
+        found = list_arrests(pars, who, ArrestFilter(person_id=person_id), 1, None)
+        if not found["items"]:
+            return empty
+        view = get_arrest(pars, who, found["items"][0]["id"])
+    except (NotFound, Forbidden):
+        return empty
+    person = view.get("person") or {}
+    fields = {f"person.{f}": str(person[f]) for f in PREFILL if person.get(f) not in (None, "", [])}
+    arrested = datetime.fromisoformat(view["arrested_at"]).astimezone(pars.settings.zone)
+    return {"fields": fields, "from": day(arrested.date()) if fields else None}
 
 
 def _who(fields: dict[str, Any]) -> str:

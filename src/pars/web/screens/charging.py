@@ -7,31 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import ArrestState
 from pars.domain.charging import CaseOutcome, ChargeAction, Modifier
-from pars.domain.errors import FieldError, InvalidInput
+from pars.domain.errors import FieldError
 from pars.domain.grades import Grade
 from pars.domain.roles import Role
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
-from pars.services.complaint import COMPLAINT_STATES, complaint_pdf, complaint_preview
+from pars.services.complaint import COMPLAINT_STATES, complaint_preview
 from pars.services.inputs import ChargingDecisionIn
 from pars.services.views import get_arrest, list_arrests
 from pars.store.arrests import ArrestFilter
+from pars.web.api.complaint import complaint_pdf_response
 from pars.web.deps import get_pars
-from pars.web.problems import validation_errors
+from pars.web.screens.commands import Refused, run_command
 from pars.web.screens.render import page, screen_router
 from pars.web.screens.session import role
-from pars.web.screens.words import deadline, duration, when
+from pars.web.screens.words import STATE_WORDS, deadline, duration, when
 
-__all__ = ["ArrestId", "complaint_context", "pdf_response", "router"]
+__all__ = ["ArrestId", "complaint_context", "router"]
 
 router = screen_router(prefix="/charging")
 PARS = Annotated[Pars, Depends(get_pars)]
@@ -64,19 +65,6 @@ def complaint_context(pars: Pars, who: Principal, view: Mapping[str, Any]) -> di
     if S(view["state"]) not in COMPLAINT_STATES:
         return {"complaint": None}
     return {"complaint": complaint_preview(pars, who, view["id"]).to_dict()}
-
-
-def pdf_response(pars: Pars, who: Principal, arrest_id: str) -> Response:
-    """The complaint PDF as the API serves it: an attachment, never cached."""
-    doc = complaint_pdf(pars, who, arrest_id)
-    return Response(
-        doc.content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{doc.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 # -- the queue ---------------------------------------------------------------------------
@@ -167,6 +155,7 @@ async def _case_page(
         "summary": [],
         "form_name": None,
         "done": None,
+        "state_words": STATE_WORDS,
     }
     return page(request, "charging/case.html", defaults | base | context, status=status)
 
@@ -186,7 +175,7 @@ async def open_review(pars: PARS, who: Prosecutor, arrest_id: ArrestId) -> Respo
 
 @router.get("/{arrest_id}/complaint.pdf")
 async def complaint(pars: PARS, who: Prosecutor, arrest_id: ArrestId) -> Response:
-    return await run_in_threadpool(pdf_response, pars, who, arrest_id)
+    return await run_in_threadpool(complaint_pdf_response, pars, who, arrest_id)
 
 
 # -- the decision form -------------------------------------------------------------------
@@ -306,13 +295,11 @@ async def decide(request: Request, pars: PARS, who: Prosecutor, arrest_id: Arres
     body, prefixes, own = _decision_body(raw, charge_ids)
     errors: list[dict[str, str]] = [{"pointer": e.pointer, "detail": e.detail} for e in own]
     if not errors:
-        try:
-            data = ChargingDecisionIn.model_validate(body)
-            await run_in_threadpool(svc.decide_charges, pars, who, arrest_id, data)
-        except ValidationError as e:
-            errors = validation_errors(e)
-        except InvalidInput as e:
-            errors = [{"pointer": f.pointer, "detail": f.detail} for f in e.errors]
+        refused = await run_command(
+            ChargingDecisionIn, body, partial(svc.decide_charges, pars, who, arrest_id)
+        )
+        if isinstance(refused, Refused):
+            errors = refused.errors
         else:
             outcome = body["outcome"]
             return RedirectResponse(f"/charging/{arrest_id}?done={outcome}", status_code=303)

@@ -1,31 +1,35 @@
 """The custody board (roles supervisor and clerk): who is held where, for how long, and what the
 custody indicator (the offender status indicator) says, longest held first; release and commit
 through the same service handler as `POST /api/v1/arrests/{id}/custody`
-(`services.arrests.change_custody`), reading through `services.views` as the API does."""
+(`services.arrests.change_custody`), reading through `services.views` as the API does. The board
+refreshes itself every minute; a refresh is not the user's activity (the session still locks
+when idle) and is audited only for the people it shows anew (`services.screen_reads`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import ArrestState, Custody, CustodyReason
-from pars.domain.errors import Conflict, IllegalTransition, InvalidInput
 from pars.domain.roles import Role
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
 from pars.services.inputs import CustodyIn
+from pars.services.screen_reads import shown_keys
 from pars.services.views import get_arrest, list_arrests
 from pars.store.arrests import ArrestFilter
 from pars.web.deps import get_pars
-from pars.web.problems import validation_errors
+from pars.web.screens.commands import Refused, run_command
 from pars.web.screens.render import page, screen_router
+from pars.web.screens.security import is_automatic
 from pars.web.screens.session import role
-from pars.web.screens.words import duration, when
+from pars.web.screens.shown import shown
+from pars.web.screens.words import STATE_WORDS, duration, when
 
 __all__ = ["router"]
 
@@ -40,18 +44,6 @@ S = ArrestState
 # Drafts are not sent yet, and sealed or expunged records are closed: none is on the board.
 ON_BOARD = tuple(s.value for s in S if s not in (S.DRAFT, S.SEALED, S.EXPUNGED))
 
-STATE_WORDS = {
-    "submitted": "Submitted, waiting for charging",
-    "identified": "Identified, waiting for charging",
-    "charging_review": "In charging review",
-    "charged": "Charged, waiting for arraignment",
-    "declined": "Charges declined",
-    "diverted": "Diverted",
-    "released_for_summons": "Released for summons",
-    "arraignment_scheduled": "On an arraignment session",
-    "arraigned": "Arraigned",
-    "dismissed": "Dismissed at arraignment",
-}
 BAIL_WORDS = {
     "ror": "released on own recognizance",
     "non_monetary": "non-monetary conditions",
@@ -134,9 +126,11 @@ def _row(pars: Pars, view: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _board(pars: Pars, who: Principal, status: str, cursor: str | None) -> dict[str, Any]:
+def _board(
+    pars: Pars, who: Principal, status: str, cursor: str | None, audit: bool = True
+) -> dict[str, Any]:
     f = ArrestFilter(states=ON_BOARD, custody=status, oldest_first=True)
-    found = list_arrests(pars, who, f, PAGE_SIZE, cursor)
+    found = list_arrests(pars, who, f, PAGE_SIZE, cursor, audit=audit)
     now = pars.clock.now()
     return {
         "rows": [_row(pars, v, now) for v in found["items"]],
@@ -144,6 +138,7 @@ def _board(pars: Pars, who: Principal, status: str, cursor: str | None) -> dict[
         "status": status,
         "first_page": cursor is None,
         "now": when(now, pars.settings.zone),
+        "shown": shown_keys(found["items"]),
     }
 
 
@@ -157,7 +152,11 @@ async def board(
 ) -> Response:
     if status is Custody.RELEASED:
         status = Custody.HELD  # released people are not on the board
-    context = await run_in_threadpool(_board, pars, who, status.value, cursor)
+    automatic = is_automatic(request)
+    context = await run_in_threadpool(_board, pars, who, status.value, cursor, not automatic)
+    # The board polls its first page: remember that page's view, audit what a refresh adds.
+    if automatic or cursor is None:
+        await shown(request, pars, who, f"custody:{status.value}", context["shown"])
     return page(request, "custody/board.html", context)
 
 
@@ -222,22 +221,18 @@ async def _move(
     body: dict[str, Any] = {"status": _MOVES[move].value, "reason": reason.strip()}
     if note.strip():
         body["note"] = note.strip()
-    errors: list[dict[str, str]]
-    message = None
-    try:
-        data = CustodyIn.model_validate(body)
-        await run_in_threadpool(svc.change_custody, pars, who, arrest_id, data)
-    except ValidationError as e:
-        errors = validation_errors(e)
-    except InvalidInput as e:
-        errors = [{"pointer": f.pointer, "detail": f.detail} for f in e.errors]
-    except (Conflict, IllegalTransition) as e:
-        errors, message = [], f"Custody was not changed: {e}"
-    else:
+    refused = await run_command(
+        CustodyIn,
+        body,
+        partial(svc.change_custody, pars, who, arrest_id),
+        refusal="Custody was not changed",
+    )
+    if not isinstance(refused, Refused):
         return RedirectResponse(f"/custody/{arrest_id}?done={move}", status_code=303)
+    message = refused.message
     fields = {"/reason": "reason", "/note": "note", "/status": "reason"}
     field_errors: dict[str, str] = {}
-    for err in errors:
+    for err in refused.errors:
         field_errors.setdefault(fields.get(err["pointer"], "reason"), _plain(err))
     return await _arrest_page(
         request,

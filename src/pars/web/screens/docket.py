@@ -8,7 +8,8 @@ the magistrate records the arraignment (`services.arrests.arraign`, as
 and sees the docket number it assigns. Who may do what is the service's policy
 (`domain.roles.STEP_ROLES`) and each record's `allowed_actions`. The defender, who only reads,
 gets a docket that refreshes itself (HTMX polls `/docket/cases`), so a new client shows as soon
-as the case is placed on a session."""
+as the case is placed on a session. A poll is not the defender's activity (the session still
+locks when idle) and is audited only for the cases it shows anew (`services.screen_reads`)."""
 
 from __future__ import annotations
 
@@ -16,27 +17,27 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import ArrestState
-from pars.domain.errors import Conflict, IllegalTransition, InvalidInput
 from pars.domain.roles import STEP_ROLES, Step
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
 from pars.services.complaint import COMPLAINT_STATES
 from pars.services.inputs import ArraignmentIn, ScheduleIn
+from pars.services.screen_reads import shown_keys
 from pars.services.views import get_arrest, list_arrests
 from pars.store.arrests import ArrestFilter
+from pars.web.api.complaint import complaint_pdf_response
 from pars.web.deps import get_pars
-from pars.web.problems import validation_errors
 from pars.web.screens.agreements_view import local_input
-from pars.web.screens.charging import complaint_context, pdf_response, person_name
-from pars.web.screens.custody import STATE_WORDS
+from pars.web.screens.charging import complaint_context, person_name
+from pars.web.screens.commands import Refused, run_command
 from pars.web.screens.docket_form import (
     BAIL_WORDS,
     NO_BAIL,
@@ -49,8 +50,10 @@ from pars.web.screens.docket_form import (
 from pars.web.screens.jobs import JOBS
 from pars.web.screens.pretrial import METHOD_WORDS, REASON_WORDS, RECOMMENDATION_WORDS
 from pars.web.screens.render import page, screen_router
+from pars.web.screens.security import is_automatic
 from pars.web.screens.session import role
-from pars.web.screens.words import day, deadline, duration, when
+from pars.web.screens.shown import shown
+from pars.web.screens.words import STATE_WORDS, day, deadline, duration, when
 
 __all__ = ["POLL_SECONDS", "router"]
 
@@ -160,14 +163,16 @@ def _item(pars: Pars, view: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _all(pars: Pars, who: Principal, state: ArrestState) -> tuple[list[dict[str, Any]], bool]:
+def _all(
+    pars: Pars, who: Principal, state: ArrestState, audit: bool
+) -> tuple[list[dict[str, Any]], bool]:
     """Every readable arrest in `state`, oldest arrest first (at most MAX_PAGES pages), and
-    whether there were more."""
+    whether there were more; each page's read audited unless `audit` is False."""
     f = ArrestFilter(states=(state.value,), oldest_first=True)
     views: list[dict[str, Any]] = []
     cursor = None
     for _ in range(MAX_PAGES):
-        found = list_arrests(pars, who, f, PAGE_SIZE, cursor)
+        found = list_arrests(pars, who, f, PAGE_SIZE, cursor, audit=audit)
         views += found["items"]
         cursor = found["next_cursor"]
         if cursor is None:
@@ -206,13 +211,14 @@ def _default_session(sessions: list[dict[str, Any]], now: datetime, pars: Pars) 
     return local_input(hour + timedelta(hours=1), pars.settings.zone)
 
 
-def _docket(pars: Pars, who: Principal) -> dict[str, Any]:
+def _docket(pars: Pars, who: Principal, audit: bool = True) -> dict[str, Any]:
     now = pars.clock.now()
-    scheduled, more = _all(pars, who, S.ARRAIGNMENT_SCHEDULED)
+    scheduled, more = _all(pars, who, S.ARRAIGNMENT_SCHEDULED, audit)
     sessions = _sessions(pars, [_item(pars, v, now) for v in scheduled], now)
     waiting: list[dict[str, Any]] = []
+    charged: list[dict[str, Any]] = []
     if _may_schedule(who):
-        charged, more_charged = _all(pars, who, S.CHARGED)
+        charged, more_charged = _all(pars, who, S.CHARGED, audit)
         waiting = [_item(pars, v, now) for v in charged]
         more = more or more_charged
     return {
@@ -227,13 +233,25 @@ def _docket(pars: Pars, who: Principal) -> dict[str, Any]:
         "deadline_hours": pars.settings.arraignment_deadline_hours,
         "more": more,
         "updated": when(now, pars.settings.zone),
+        "shown": shown_keys(scheduled + charged),
     }
+
+
+async def _read_docket(request: Request, pars: Pars, who: Principal) -> dict[str, Any]:
+    """The docket's context. A request the page made by itself reads without auditing and
+    then audits the cases it shows anew; a reader's page view (the page that polls) is
+    remembered, so that its polls can tell what is new."""
+    automatic = is_automatic(request)
+    context = await run_in_threadpool(_docket, pars, who, not automatic)
+    if automatic or context["poll"]:
+        await shown(request, pars, who, "docket", context["shown"])
+    return context
 
 
 async def _docket_page(
     request: Request, pars: Pars, who: Principal, status: int = 200, **ctx: Any
 ) -> Response:
-    context = await run_in_threadpool(_docket, pars, who)
+    context = await _read_docket(request, pars, who)
     defaults: dict[str, Any] = {"field_errors": {}, "form": {}, "placed": None, "message": None}
     return page(request, "docket/index.html", defaults | context | ctx, status=status)
 
@@ -252,7 +270,7 @@ async def docket(request: Request, pars: PARS, who: Reader, placed: str = "") ->
 @router.get("/cases")
 async def cases(request: Request, pars: PARS, who: Reader) -> Response:
     """The docket's cases alone, for the page to refresh itself (the whole page without HTMX)."""
-    context = await run_in_threadpool(_docket, pars, who)
+    context = await _read_docket(request, pars, who)
     defaults: dict[str, Any] = {"field_errors": {}, "form": {}, "placed": None, "message": None}
     return page(request, "docket/index.html", defaults | context, block="cases")
 
@@ -343,7 +361,7 @@ async def case(
 
 @router.get("/{arrest_id}/complaint.pdf")
 async def complaint(pars: PARS, who: Reader, arrest_id: ArrestId) -> Response:
-    return await run_in_threadpool(pdf_response, pars, who, arrest_id)
+    return await run_in_threadpool(complaint_pdf_response, pars, who, arrest_id)
 
 
 @router.post("/{arrest_id}/session")
@@ -355,15 +373,16 @@ async def schedule(request: Request, pars: PARS, who: Scheduler, arrest_id: Arre
     body, error = schedule_body(raw, pars.settings.zone)
     message = None
     if error is None:
-        try:
-            data = ScheduleIn.model_validate(body)
-            await run_in_threadpool(svc.schedule_arraignment, pars, who, arrest_id, data)
-        except ValidationError as e:
-            error = schedule_error(validation_errors(e)[0]["detail"])
-        except InvalidInput as e:
-            error = schedule_error(e.errors[0].detail)
-        except (Conflict, IllegalTransition) as e:
-            message = f"The case was not placed on the session: {e}"
+        refused = await run_command(
+            ScheduleIn,
+            body,
+            partial(svc.schedule_arraignment, pars, who, arrest_id),
+            refusal="The case was not placed on the session",
+        )
+        if isinstance(refused, Refused):
+            message = refused.message
+            if refused.errors:
+                error = schedule_error(refused.errors[0]["detail"])
         else:
             if from_case:
                 return RedirectResponse(f"/docket/{arrest_id}?done=placed", status_code=303)
@@ -387,21 +406,17 @@ async def arraign(request: Request, pars: PARS, who: Magistrate, arrest_id: Arre
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     body = arraignment_body(form)
-    errors: list[dict[str, str]] = []
-    message = None
-    try:
-        data = ArraignmentIn.model_validate(body)
-        await run_in_threadpool(svc.arraign, pars, who, arrest_id, data)
-    except ValidationError as e:
-        errors = validation_errors(e)
-    except InvalidInput as e:
-        errors = [{"pointer": f.pointer, "detail": f.detail} for f in e.errors]
-    except (Conflict, IllegalTransition) as e:
-        message = f"The arraignment was not recorded: {e}"
-    else:
+    refused = await run_command(
+        ArraignmentIn,
+        body,
+        partial(svc.arraign, pars, who, arrest_id),
+        refusal="The arraignment was not recorded",
+    )
+    if not isinstance(refused, Refused):
         return RedirectResponse(f"/docket/{arrest_id}?done=arraigned", status_code=303)
+    message = refused.message
     base = await _load(pars, who, arrest_id)
-    field_errors, summary = arraignment_errors(errors, body, base["window"])
+    field_errors, summary = arraignment_errors(refused.errors, body, base["window"])
     return await _case_page(
         request,
         base,

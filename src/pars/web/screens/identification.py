@@ -135,7 +135,7 @@ def _item(pars: Pars, who: Principal, decision_id: str) -> dict[str, Any]:
     n = int(decision_id)
     found: list[dict[str, Any]] = merges.list_reviews(pars, who, None, max(n - 1, 0), 1)["items"]
     if not found or found[0]["id"] != n:
-        raise NotFound(f"no review item {decision_id}")
+        raise NotFound("no such review item")
     return found[0]
 
 

@@ -7,15 +7,14 @@ recommended, with reasons. Recorded through the same service handler as
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.arrest import ArrestState
-from pars.domain.errors import Conflict, IllegalTransition, InvalidInput
 from pars.domain.pretrial import AddressCheck, Reason, Recommendation
 from pars.domain.roles import Role
 from pars.services import arrests as svc
@@ -24,7 +23,7 @@ from pars.services.inputs import PretrialIn
 from pars.services.views import get_arrest, list_arrests
 from pars.store.arrests import ArrestFilter
 from pars.web.deps import get_pars
-from pars.web.problems import validation_errors
+from pars.web.screens.commands import Refused, run_command
 from pars.web.screens.custody import person_name
 from pars.web.screens.render import page, screen_router
 from pars.web.screens.session import role
@@ -284,21 +283,17 @@ async def record(
     form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "reasons"}
     reasons = [v for v in raw.getlist("reasons") if isinstance(v, str)][: len(Reason) + 1]
     body = _body(form, reasons)
-    errors: list[dict[str, str]] = []
-    message = None
-    try:
-        data = PretrialIn.model_validate(body)
-        await run_in_threadpool(svc.record_pretrial, pars, who, arrest_id, data)
-    except ValidationError as e:
-        errors = validation_errors(e)
-    except InvalidInput as e:
-        errors = [{"pointer": f.pointer, "detail": f.detail} for f in e.errors]
-    except (Conflict, IllegalTransition) as e:
-        message = f"The interview was not recorded: {e}"
-    else:
+    refused = await run_command(
+        PretrialIn,
+        body,
+        partial(svc.record_pretrial, pars, who, arrest_id),
+        refusal="The interview was not recorded",
+    )
+    if not isinstance(refused, Refused):
         return RedirectResponse(f"/pretrial/{arrest_id}?done=recorded", status_code=303)
+    message = refused.message
     field_errors: dict[str, str] = {}
-    for err in errors:
+    for err in refused.errors:
         parts = err["pointer"].strip("/").split("/")
         key = "/".join(p for p in parts[:2] if not p.isdigit())
         field = FIELDS.get(key, FIELDS.get(parts[0], "recommendation"))

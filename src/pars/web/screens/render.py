@@ -22,14 +22,10 @@ from starlette.routing import Match
 
 import pars
 from pars.services.app import Pars
+from pars.web.routing import CheckedRoute
 from pars.web.screens.jobs import jobs_for
-from pars.web.screens.security import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    anonymous_csrf,
-    csrf_protect,
-    set_cookie,
-)
+from pars.web.screens.security import CSRF_COOKIE, CSRF_FIELD, anonymous_csrf, set_cookie
+from pars.web.screens.session import csrf_protect
 
 __all__ = ["TEMPLATES", "env", "has_page", "is_htmx", "page", "render_block", "screen_router"]
 
@@ -47,7 +43,12 @@ env.globals["version"] = pars.__version__
 def screen_router(**kwargs: Any) -> APIRouter:
     """The router every screen module uses: CSRF checked on every state-changing route, and
     kept out of the OpenAPI document (screens are not API)."""
-    return APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False, **kwargs)
+    return APIRouter(
+        dependencies=[Depends(csrf_protect)],
+        include_in_schema=False,
+        route_class=CheckedRoute,
+        **kwargs,
+    )
 
 
 def is_htmx(request: Request) -> bool:

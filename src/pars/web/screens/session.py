@@ -10,6 +10,7 @@ row (`page:forbidden`). `Staff` is the same without a role check.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -21,17 +22,34 @@ from pars.domain.roles import Role
 from pars.services import staff_sessions as ss
 from pars.services.app import Pars, Principal
 from pars.store.uow import AuditEntry
-from pars.web.deps import get_pars
-from pars.web.screens.security import SESSION_COOKIE
+from pars.web.deps import get_pars, record_subject, route_template
+from pars.web.screens.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    is_automatic,
+)
 
-__all__ = ["ALL_STAGES", "Staff", "StaffSessionDep", "any_session", "role", "session_at"]
+__all__ = [
+    "ALL_STAGES",
+    "Staff",
+    "StaffSessionDep",
+    "any_session",
+    "csrf_protect",
+    "role",
+    "session_at",
+]
 
 ALL_STAGES = frozenset({ss.PASSWORD, ss.ENROL, ss.FULL})
 _UNSET = object()
 
 
 async def any_session(request: Request) -> ss.StaffSession | None:
-    """The request's session at any stage, or None; read once per request."""
+    """The request's session at any stage, or None; read once per request. A request the
+    page made by itself (`is_automatic`) does not count as activity: it does not move the
+    session's idle deadline, so a screen left open and polling still locks."""
     cached = getattr(request.state, "staff_session", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
@@ -40,7 +58,8 @@ async def any_session(request: Request) -> ss.StaffSession | None:
     found: ss.StaffSession | None = None
     if cookie:
         try:
-            found = await run_in_threadpool(ss.current, pars, cookie, ALL_STAGES)
+            touch = not is_automatic(request)
+            found = await run_in_threadpool(ss.current, pars, cookie, ALL_STAGES, touch)
         except Unauthenticated as e:
             request.state.session_problem = str(e)
     request.state.staff_session = found
@@ -77,7 +96,8 @@ Staff = Annotated[Principal, Depends(_staff)]
 
 def role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency: the signed-in Principal if their role is one of `roles`; otherwise
-    Forbidden, after an audit row `page:forbidden` naming the path."""
+    Forbidden, after an audit row `page:forbidden` naming the page's route (its template, never
+    the path typed) and the record it is about."""
     allowed = frozenset(roles)
 
     async def dependency(
@@ -89,10 +109,31 @@ def role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
                 "page:forbidden",
                 "denied",
                 who.role,
-                details={"path": request.url.path},
+                record_subject(request),
+                details={"path": route_template(request)},
             )
             await run_in_threadpool(pars.audit_now, entry)
             raise Forbidden(f"this page is not for the {who.role.replace('_', ' ')} role")
         return who
 
     return dependency
+
+
+async def csrf_protect(request: Request) -> None:
+    """Refuse (403) a state-changing request whose CSRF token is missing or wrong. Safe
+    methods pass. The expected token is the signed-in session's, or else the cookie's."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # cached on the request: the route reads it again
+            value = form.get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+    session = await any_session(request)
+    expected = session.csrf_token if session is not None else request.cookies.get(CSRF_COOKIE)
+    if not given or not expected or not hmac.compare_digest(given, expected):
+        raise Forbidden(
+            "the form had expired or did not come from PARS; reload the page and try again"
+        )

@@ -9,10 +9,10 @@ from fastapi import Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from pars.domain.errors import Unauthenticated
+from pars.domain.errors import RateLimited, Unauthenticated
 from pars.services import staff_sessions as ss
 from pars.services.app import Pars
-from pars.web.deps import get_pars
+from pars.web.deps import get_pars, source_address
 from pars.web.screens.errors import safe_next
 from pars.web.screens.render import page, screen_router
 from pars.web.screens.security import SESSION_COOKIE, set_cookie
@@ -25,6 +25,7 @@ PARS = Annotated[Pars, Depends(get_pars)]
 _NOTICES = {
     "signed-out": "You are signed out.",
     "everywhere": "You are signed out everywhere: every session of yours has ended.",
+    "locked": "Your session has ended (it locks after a time without use). Sign in again.",
 }
 
 
@@ -65,9 +66,15 @@ async def signin(
 ) -> Response:
     nxt = safe_next(next)
     try:
-        s = await run_in_threadpool(ss.sign_in, pars, username.strip(), password)
-    except Unauthenticated as e:
+        s = await run_in_threadpool(
+            ss.sign_in, pars, username.strip(), password, source_address(request)
+        )
+    except (Unauthenticated, RateLimited) as e:
         context = {"next": nxt, "username": username, "notice": None, "message": str(e)}
+        if isinstance(e, RateLimited):
+            throttled = page(request, "signin/password.html", context, status=429)
+            throttled.headers["Retry-After"] = str(e.retry_after)
+            return throttled
         return page(request, "signin/password.html", context, status=401)
     response = _to(_after_password(s, nxt))
     _with_session(request, response, s, pars)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-__all__ = ["Deadline", "day", "deadline", "duration", "when"]
+__all__ = ["STATE_WORDS", "Deadline", "day", "deadline", "duration", "when"]
 
 
 def when(value: datetime | str | None, zone: tzinfo, weekday: bool = True) -> str:
@@ -68,3 +68,18 @@ def deadline(arrested_at: datetime, now: datetime, hours: int) -> Deadline:
     if elapsed >= limit / 2:
         return Deadline(due, "soon", f"Deadline approaching: {duration(left)} left")
     return Deadline(due, "ok", f"Within the deadline: {duration(left)} left")
+
+
+# An arrest's state in words, as every screen shows it.
+STATE_WORDS = {
+    "submitted": "Submitted, waiting for charging",
+    "identified": "Identified, waiting for charging",
+    "charging_review": "In charging review",
+    "charged": "Charged, waiting for arraignment",
+    "declined": "Charges declined",
+    "diverted": "Diverted",
+    "released_for_summons": "Released for summons",
+    "arraignment_scheduled": "On an arraignment session",
+    "arraigned": "Arraigned",
+    "dismissed": "Dismissed at arraignment",
+}

@@ -32,6 +32,30 @@
     changed();
   }
 
+  // After a pick: the person's description and contact details from their newest arrest,
+  // into the fields the officer left empty (never over what was typed), to check with them.
+  function prefill(id) {
+    fetch("/booking/prefill/" + encodeURIComponent(id), {
+      credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : { fields: {} }; }).then(function (found) {
+      var filled = [];
+      Object.keys(found.fields || {}).forEach(function (name) {
+        var input = document.getElementById("f-" + name.replace(/\./g, "-"));
+        if (input && !input.value) {
+          input.value = found.fields[name];
+          filled.push(input);
+        }
+      });
+      var note = document.getElementById("prefill-note");
+      if (note) {
+        note.textContent = filled.length
+          ? "Filled in from the arrest of " + found.from + ": check each with the arrestee."
+          : "";
+      }
+      if (filled.length) { changed(); }
+    }).catch(function () { /* the officer types them as before */ });
+  }
+
   function pickPerson(button) {
     var id = button.getAttribute("data-pick");
     var hidden = document.getElementById("person_id");
@@ -47,6 +71,7 @@
       b.classList.toggle("usa-button--outline", !on);
       b.closest(".pars-candidate").classList.toggle("pars-candidate--picked", on);
     });
+    if (id) { prefill(id); }
     var summary = document.getElementById("pick-summary");
     if (summary) {
       summary.textContent = "";

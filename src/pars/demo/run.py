@@ -1,7 +1,7 @@
 """`pars demo`: a fresh database of synthetic arrests, then the API serving it.
 
 It never touches real data: it rebuilds `<data_dir>/demo/pars.db` and its own key file, ignoring
-`PARS_DATABASE_URL` and `PARS_ENCRYPTION_KEYS`. Each arrest (what it says: `pars.demo_data`) lives
+`PARS_DATABASE_URL` and `PARS_ENCRYPTION_KEYS`. Each arrest (what it says: `pars.demo.data`) lives
 through its commands on a `FakeClock`, all run in time order and none after the end of the history
 (now, or `until`): recent arrests stay mid-process, and the latest three stop at submission, review
 and decision so each work queue has work. A seed and an `until` give the same data.
@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
-from pars.demo_data import DAY_FACTOR, Incident, Person, Synth
-from pars.demo_sharing import TICK, DemoPartners
+from pars.demo.data import DAY_FACTOR, Incident, Person, Synth
+from pars.demo.sharing import TICK, DemoPartners
 from pars.domain.arraignment import BailType
 from pars.domain.arrest import Arrest, ArrestState, Custody, CustodyReason
 from pars.domain.charging import CaseOutcome, top_grade
@@ -112,21 +112,12 @@ def run_demo(
         pars.engine.dispose()
     _sign_in_help(passwords, f"http://{host}:{port}", demo_dir, serve)
     if serve:
-        import uvicorn
-
         from pars.logs import configure
+        from pars.web import server
         from pars.web.app import create_app
 
         configure(demo_settings.log_format, demo_settings.log_level)  # as `pars serve` does
-        app = create_app(Pars(demo_settings, keys=keys))
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level=demo_settings.log_level,
-            access_log=False,
-            log_config=None,
-        )
+        server.run(create_app(Pars(demo_settings, keys=keys)), demo_settings, host, port)
     return 0
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pars.cli_support import load_app
+from pars.cli.support import load_app
 
 if TYPE_CHECKING:
     pass

@@ -10,9 +10,8 @@ check the agreement again at the moment of sending.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,31 +20,17 @@ import structlog
 from pars.domain.arrest import Arrest
 from pars.logs import error_name
 from pars.services.app import Pars
-from pars.services.disclosure import withheld as withheld_entry
+from pars.services.delivery.disclosure import withheld as withheld_entry
+from pars.services.delivery.in_force import in_force_reason
 from pars.services.views import full_record
-from pars.sharing.agreements import Agreement, AgreementState, Transport
+from pars.sharing.agreements import Agreement, Transport
 from pars.sharing.projection import Event, project
+from pars.store.notify import QUEUE, notify
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
-__all__ = ["in_force_reason", "relay_forever", "relay_once", "withhold_ended"]
+__all__ = ["relay_once", "withhold_ended"]
 
 _log = structlog.get_logger("pars.relay")
-
-
-def in_force_reason(a: Agreement | None, pars: Pars, now: datetime) -> str | None:
-    """None when the agreement may disclose at `now`; otherwise why not."""
-    if a is None:
-        return "agreement missing"
-    if a.state is not AgreementState.ACTIVE:
-        return f"agreement {a.state.value}"
-    if now < a.starts_at:
-        return "agreement not started"
-    if now >= a.ends_at:
-        return "agreement ended"
-    refusals = pars.policy.refusals(a.partner_class, a.granted_classes())
-    if refusals:
-        return "policy: " + refusals[0]
-    return None
 
 
 def _record(
@@ -135,9 +120,11 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
                 },
             )
         )
+        if out.queued:
+            notify(uow.conn, QUEUE)  # wakes feeds and streams in other processes at COMMIT
         uow.commit()
     if out.queued:
-        pars.queue_generation += 1  # wakes the SSE streams of this process
+        pars.wake_feeds()  # and in this process
     return len(rows)
 
 
@@ -302,49 +289,3 @@ def withhold_ended(pars: Pars) -> int:
                 )
         uow.commit()
     return total
-
-
-def relay_forever(
-    pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
-) -> None:
-    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do.
-    Signs a checkpoint of the disclosure log when it grew and the interval has passed."""
-    from pars.services.audit import maybe_checkpoint
-    from pars.services.nats import deliver_nats
-    from pars.services.webhooks import deliver_webhooks
-
-    failures = 0
-    every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
-    next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
-    steps: list[tuple[str, Callable[[], int]]] = [
-        ("relay", lambda: relay_once(pars)),
-        ("withhold", lambda: withhold_ended(pars)),
-        ("webhooks", lambda: deliver_webhooks(pars)),
-        ("nats", lambda: deliver_nats(pars) if pars.settings.nats_url else 0),
-    ]
-    while not stop():
-        pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
-        moved, failed = 0, False
-        # Each step on its own: one that fails (a database outage, a log write that fails, in
-        # which case nothing was sent) must neither end the relay nor stop the other steps.
-        # Every step is a transaction, so it starts again where it stopped.
-        for name, step in steps:
-            try:
-                moved += step()
-            except Exception as e:
-                failed = True
-                _log.error("relay step failed; trying again", step=name, error=error_name(e))
-        try:
-            if pars.clock.now() >= next_checkpoint:
-                maybe_checkpoint(pars)
-                next_checkpoint = pars.clock.now() + every
-        except Exception as e:
-            failed = True
-            _log.error("relay step failed; trying again", step="checkpoint", error=error_name(e))
-        if failed:
-            failures += 1
-            time.sleep(min(interval * 2**failures, 30.0))
-            continue
-        failures = 0
-        if not moved:
-            pars.outbox_signal.wait(interval)

@@ -12,9 +12,9 @@ from typing import Any
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
 from pars.services.auth import add_user
-from pars.services.feed import feed_page
+from pars.services.delivery.feed import feed_page
+from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.inputs import AgreementIn, ApprovalIn
-from pars.services.relay import relay_once, withhold_ended
 
 __all__ = ["DemoPartners"]
 

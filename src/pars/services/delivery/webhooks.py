@@ -1,11 +1,15 @@
 """Webhook delivery in the Standard Webhooks style (https://www.standardwebhooks.com/).
 
-Each partner's queued items go out one at a time, oldest first, as POSTs signed with the
-partner's secret: `webhook-id` (the event id, stable across retries), `webhook-timestamp`
-(seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. A failure
-(non-2xx, timeout, refused connection) is retried with exponential backoff and jitter; after
-`webhook_max_attempts` tries the item becomes a dead letter that staff can see. The agreement is
-checked again before every try, and the disclosure is audited before the request leaves.
+Each partner's queued items go out one at a time, oldest first, as POSTs of the CloudEvent in
+the HTTP binding's structured mode (`content-type: application/cloudevents+json; charset=utf-8`,
+the body the whole event in the JSON format), signed with the partner's secret: `webhook-id`
+(the event id, stable across retries), `webhook-timestamp` (seconds) and
+`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. A failure
+(non-2xx, a redirect included, timeout, refused connection, or a URL that now resolves to an
+address PARS does not send to: see services.outbound) is retried with exponential backoff and
+jitter; after `webhook_max_attempts` tries the item becomes a dead letter that staff can see.
+The agreement is checked again before every try, and the disclosure is audited before the
+request leaves.
 """
 
 from __future__ import annotations
@@ -15,19 +19,20 @@ import hashlib
 import hmac
 import json
 import secrets
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from pars.services.app import Pars
-from pars.services.push import isolated, prepare, record_result
+from pars.services.delivery import outbound
+from pars.services.delivery.outbound import Allowlist
+from pars.services.delivery.push import isolated, prepare, record_result
 from pars.sharing.agreements import Agreement
 
-__all__ = ["Sender", "deliver_webhooks", "http_post", "new_secret", "sign"]
+__all__ = ["Sender", "deliver_webhooks", "new_secret", "sender", "sign"]
 
 Sender = Callable[[str, dict[str, str], bytes, float], int]
+STRUCTURED = "application/cloudevents+json; charset=utf-8"
 
 
 def new_secret() -> str:
@@ -42,14 +47,11 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
-    """POST and return the status code; raises OSError on a network failure or timeout."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as e:
-        return int(e.code)
+def sender(pars: Pars) -> Sender:
+    """The real sender: the URL checked again, on the addresses it resolves to now, and the
+    POST sent to one of those, never redirected (see services.outbound)."""
+    allow = Allowlist.parse(pars.settings.webhook_allowlist)
+    return partial(outbound.post, allow=allow, resolve=pars.resolve)
 
 
 def _secret(pars: Pars, partner: dict[str, Any]) -> str | None:
@@ -60,8 +62,9 @@ def _secret(pars: Pars, partner: dict[str, Any]) -> str | None:
     return value
 
 
-def deliver_webhooks(pars: Pars, send: Sender = http_post) -> int:
+def deliver_webhooks(pars: Pars, send: Sender | None = None) -> int:
     """One round: try the due head item of every partner; returns how many were tried."""
+    send = send or sender(pars)
     with pars.reader() as uow:
         heads = uow.deliveries.push_heads(pars.clock.now(), "webhook")
     for item in heads:
@@ -83,7 +86,9 @@ def _try(pars: Pars, item: dict[str, Any], send: Sender) -> None:
     body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(ready.at.timestamp())
     headers = {
-        "content-type": "application/json",
+        # The CloudEvents HTTP binding's structured mode: the body is the whole event in the
+        # JSON format, and there are no `ce-` headers (those would mean binary mode).
+        "content-type": STRUCTURED,
         "webhook-id": item["event_id"],
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, item["event_id"], timestamp, body),

@@ -10,10 +10,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pars import cli_audit, cli_identity
 from pars.audit.checkpoint import Signer
-from pars.cli_support import load_app as _pars
-from pars.cli_support import load_settings as _settings
+from pars.cli import audit as cli_audit
+from pars.cli import identity as cli_identity
+from pars.cli import nats as cli_nats
+from pars.cli.support import load_app as _pars
+from pars.cli.support import load_settings as _settings
 from pars.config import UnknownSetting
 from pars.domain.errors import DomainError
 
@@ -35,25 +37,19 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from pars.logs import configure
+    from pars.web import server
     from pars.web.app import create_app
 
     settings = _settings()
     configure(settings.log_format, settings.log_level)
     pars = _pars(settings)
+    pars.listen()  # PostgreSQL: other processes' commits wake this one's relay and feeds
     if not args.no_relay:
         pars.signer  # noqa: B018 - the relay signs checkpoints: fail now, not in its thread
         _start_relay_thread(pars)
-    uvicorn.run(
-        create_app(pars),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level,
-        access_log=False,  # the app logs each request itself, without query strings
-        log_config=None,  # uvicorn's loggers go through pars.logs: no raw tracebacks
-    )
+    # Timeouts and limits from the settings (PARS_SERVE_*): see web/server.py.
+    server.run(create_app(pars), settings, args.host, args.port)
     return 0
 
 
@@ -61,20 +57,21 @@ def _start_relay_thread(pars: Pars) -> None:
     """The embedded default: relay in-process, next to the API, with nothing else to run."""
     import threading
 
-    from pars.services.relay import relay_forever
+    from pars.services.delivery.loop import relay_forever
 
     threading.Thread(target=relay_forever, args=(pars,), name="pars-relay", daemon=True).start()
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
     from pars.logs import configure
-    from pars.services.relay import relay_forever
+    from pars.services.delivery.loop import relay_forever
 
     settings = _settings()
     configure(settings.log_format, settings.log_level)
     print("relaying the outbox to partners; Ctrl-C to stop", file=sys.stderr)
     pars = _pars(settings)
     pars.signer  # noqa: B018 - it signs checkpoints: fail now if there is no key
+    pars.listen()  # PostgreSQL: a commit in any API process wakes it at once
     with contextlib.suppress(KeyboardInterrupt):
         relay_forever(pars, interval=args.interval)
     return 0
@@ -119,6 +116,17 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    from pars.domain.roles import Role
+    from pars.services.accounts_admin import unlock
+    from pars.services.app import Principal
+
+    pars = _pars(_settings())
+    was_locked = unlock(pars, Principal("cli", Role.ADMIN.value), args.name)
+    print(f"user {args.name} unlocked" if was_locked else f"user {args.name} was not locked")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from pars.services.auth import issue_token
 
@@ -145,10 +153,15 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 def cmd_partners_add(args: argparse.Namespace) -> int:
     from pars.services.agreements import add_partner
+    from pars.services.delivery.nats_access import set_nats_credentials
 
-    partner_id, key = add_partner(_pars(_settings()), args.name, args.partner_class)
+    pars = _pars(_settings())
+    partner_id, key = add_partner(pars, args.name, args.partner_class)
     print(f"partner {args.name} ({args.partner_class}) id {partner_id}")
     print(f"API key (shown once, store it now): {key}")
+    if args.nats:
+        _, seed = set_nats_credentials(pars, partner_id)
+        cli_nats.print_credentials(partner_id, seed, pars.settings.nats_stream)
     return 0
 
 
@@ -251,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--owner", help="the system owner this user approves agreements for")
     ua.set_defaults(fn=cmd_users_add)
     usub.add_parser("list", help="list users").set_defaults(fn=cmd_users_list)
+    uu = usub.add_parser("unlock", help="end a user's lock-out now (audited)")
+    uu.add_argument("name")
+    uu.set_defaults(fn=cmd_users_unlock)
 
     t = sub.add_parser("token", help="print a new API token for a user")
     t.add_argument("name")
@@ -261,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     pa = psub.add_parser("add", help="register a partner; prints its API key once")
     pa.add_argument("name")
     pa.add_argument("--class", dest="partner_class", required=True)
+    pa.add_argument(
+        "--nats", action="store_true", help="also make its NATS user (`pars nats credentials`)"
+    )
     pa.set_defaults(fn=cmd_partners_add)
     pr = psub.add_parser("rotate", help="issue a new API key (old ones revoked)")
     pr.add_argument("name")
@@ -293,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     kr.set_defaults(fn=cmd_keys_rotate)
     cli_audit.register(sub, ksub)
     cli_identity.register(sub)
+    cli_nats.register(sub)
     return p
 
 
@@ -310,7 +330,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"pars: {e}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,9 +2,9 @@
 partner writes BEFORE the data leaves, in the same transaction that records the delivery.
 
 The entry holds the agreement, the record, the field classes sent and a salted hash of the exact
-payload; never the payload. The partner gets the receipt with the payload: `pars_log_index`
-(the entry's leaf) and `pars_log_salt`, with which it recomputes the hash
-SHA-256(salt || canonical JSON of the payload without those two attributes) and checks it
+payload; never the payload. The partner gets the receipt with the payload: `parslogindex`
+(the entry's leaf, a decimal string) and `parslogsalt` (base64), with which it recomputes the
+hash SHA-256(salt || canonical JSON of the payload without those two attributes) and checks it
 against the entry, and the entry against a signed checkpoint (`GET /api/v1/feed/receipts/{i}`).
 If the entry cannot be written, the transaction fails and nothing is sent.
 """
@@ -19,7 +19,20 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.fields import disclosed_classes
 from pars.store.uow import AuditEntry
 
-__all__ = ["disclosure", "partner_actor", "receipt", "with_receipt", "withheld"]
+__all__ = [
+    "LOG_INDEX_ATTRIBUTE",
+    "LOG_SALT_ATTRIBUTE",
+    "disclosure",
+    "partner_actor",
+    "receipt",
+    "with_receipt",
+    "withheld",
+]
+
+# CloudEvents extension attributes (lower-case letters and digits only). The index is a String:
+# the log grows past 2**31 - 1, the largest CloudEvents Integer, in the life of a deployment.
+LOG_INDEX_ATTRIBUTE = "parslogindex"
+LOG_SALT_ATTRIBUTE = "parslogsalt"  # Binary: 16 bytes, base64 in the JSON format
 
 
 def partner_actor(partner: dict[str, Any]) -> str:
@@ -81,7 +94,7 @@ def withheld(
 
 def receipt(index: int, salt: bytes) -> dict[str, Any]:
     """What the recipient needs to find its entry and check its payload hash."""
-    return {"pars_log_index": index, "pars_log_salt": base64.b64encode(salt).decode()}
+    return {LOG_INDEX_ATTRIBUTE: str(index), LOG_SALT_ATTRIBUTE: base64.b64encode(salt).decode()}
 
 
 def with_receipt(payload: dict[str, Any], index: int, salt: bytes) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from pars.domain.arrest import ArrestState
-from pars.domain.errors import Forbidden, RateLimited
+from pars.domain.errors import Forbidden, InvalidInput, RateLimited
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure, partner_actor, receipt
-from pars.services.feed import Partner
-from pars.services.relay import in_force_reason
+from pars.services.delivery.disclosure import disclosure, partner_actor, receipt
+from pars.services.delivery.feed import Partner
+from pars.services.delivery.in_force import in_force_reason
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import project_record
@@ -54,11 +54,14 @@ def _check_rate(uow: SqlUnitOfWork, pars: Pars, partner: Partner, limit: int) ->
 
 def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) -> dict[str, Any]:
     """The records matching the identifier, each projected for the agreement that allows the
-    look-up. Forbidden if no agreement in force allows look-up by `kind`."""
+    look-up. Forbidden if no agreement in force allows look-up by `kind`; InvalidInput
+    (`/purpose`) unless `purpose` is one of the purpose codes such an agreement declares: the
+    code is all the log records of why, never text the partner typed."""
     now = pars.clock.now()
     with pars.uow() as uow:
         agreements = _allowing(uow, pars, partner, kind)
         if not agreements:
+            # The purpose is not recorded: unchecked against any agreement, it is free text.
             uow.audit(
                 AuditEntry(
                     partner_actor(partner),
@@ -66,12 +69,33 @@ def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) ->
                     "denied",
                     "partner",
                     partner["id"],
-                    {"by": kind, "purpose": purpose},
+                    {"by": kind},
                 )
             )
             uow.commit()
             raise Forbidden(f"no agreement in force allows look-up by {kind}")
-        agreement = max(agreements, key=lambda a: a.lookup.per_minute)
+        declaring = [a for a in agreements if purpose in a.lookup.purposes]
+        if not declaring:
+            uow.audit(
+                AuditEntry(
+                    partner_actor(partner),
+                    "lookup:refused",
+                    "failure",
+                    "partner",
+                    partner["id"],
+                    {"by": kind, "refused": "/purpose"},
+                )
+            )
+            uow.commit()
+            codes = sorted({p for a in agreements for p in a.lookup.purposes})
+            raise InvalidInput.one(
+                "/purpose",
+                "name one of the purpose codes of your agreement: " + ", ".join(codes)
+                if codes
+                else "your agreement declares no purpose codes (lookup.purposes); it must be "
+                "renewed with them before look-ups are answered",
+            )
+        agreement = max(declaring, key=lambda a: a.lookup.per_minute)
         _check_rate(uow, pars, partner, agreement.lookup.per_minute)
         if kind == "state_id":
             people = uow.persons.find(state_id=value)

@@ -8,9 +8,9 @@ from typing import Any
 
 from pars.domain.errors import Unauthenticated
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure, partner_actor, with_receipt
-from pars.services.disclosure import withheld as withheld_entry
-from pars.services.relay import in_force_reason
+from pars.services.delivery.disclosure import disclosure, partner_actor, with_receipt
+from pars.services.delivery.disclosure import withheld as withheld_entry
+from pars.services.delivery.in_force import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
 

@@ -14,8 +14,8 @@ import structlog
 
 from pars.logs import error_name
 from pars.services.app import Pars
-from pars.services.disclosure import disclosure, partner_actor, with_receipt, withheld
-from pars.services.relay import in_force_reason
+from pars.services.delivery.disclosure import disclosure, partner_actor, with_receipt, withheld
+from pars.services.delivery.in_force import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
 from pars.store.uow import AuditEntry, SqlUnitOfWork

@@ -1,5 +1,5 @@
-"""Synthetic content for `pars demo`: what each report and each decision says (`pars.demo` decides
-what happens when).
+"""Synthetic content for `pars demo`: what each report and each decision says
+(`pars.demo.run` decides what happens when).
 
 Everything is drawn from the caller's `random.Random`, so a seed gives the same data. Names,
 streets and districts are Philadelphia-like; every person is invented. Phone numbers are in the

@@ -1,18 +1,23 @@
 """NATS JetStream delivery.
 
 Each partner's queued items go out one at a time, oldest first (commit order), published to
-`pars.partner.<partner-id>.<event-type>` with the header `Nats-Msg-Id` set to
-`<partner-id>.<event-id>`, stable across retries (the CloudEvent `id` in the body is the event id,
-the same for every partner and transport); the body is the JSON CloudEvent, projected for the
-agreement. An item counts as delivered once JetStream acknowledges it (the PubAck). A failure (no
-server, lost connection, no acknowledgement in time) is retried with the webhooks' backoff, and
-after `webhook_max_attempts` tries the item becomes a dead letter. Delivery is at least once: a
+`pars.partner.<partner-id>.<event-type>` in the structured content mode of the CloudEvents NATS
+binding: the message body is the whole CloudEvent in the JSON format (UTF-8), projected for the
+agreement, with the header `Content-Type: application/cloudevents+json` and no `ce-` headers.
+The header `Nats-Msg-Id` is `<partner-id>.<agreement-id>.<event-id>`, stable across retries (the
+CloudEvent `id` in the body is the event id, the same for every partner and transport). An item
+counts as delivered once JetStream acknowledges it (the PubAck). A failure (no server, lost
+connection, no acknowledgement in time) is retried with the webhooks' backoff, and after
+`webhook_max_attempts` tries the item becomes a dead letter. Delivery is at least once: a
 publish whose acknowledgement was lost is published again, and the stream's duplicate window
 drops the copy. The agreement is checked again before every try, and the disclosure is on the
 log before the message leaves.
 
 The stream (one per deployment, `nats_stream`) captures `pars.partner.>`; it is created, or its
-subjects and duplicate window are brought up to date, whenever PARS connects.
+subjects and duplicate window are brought up to date, whenever PARS connects. Before the first
+publish to a partner on a connection, PARS makes sure the partner's durable pull consumer
+(`partner-<id>`, filtered to its subjects) exists: the one thing a partner's NATS user may read
+(`nats_access`). With `PARS_NATS_SEED_FILE` set, PARS connects as its own nkey user.
 
 nats-py is asyncio; PARS's services are synchronous. A `JetStreamPublisher` runs one private
 event loop in a background thread and keeps its connection open across rounds; a connection that
@@ -33,12 +38,13 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
 
 from pars.config import Settings
 from pars.services.app import Pars
-from pars.services.push import isolated, prepare, record_result
+from pars.services.delivery.nats_access import consumer_name
+from pars.services.delivery.push import isolated, prepare, record_result
 
 __all__ = [
     "SUBJECTS",
@@ -52,6 +58,7 @@ __all__ = [
 ]
 
 SUBJECTS = "pars.partner.>"
+STRUCTURED = "application/cloudevents+json"  # the NATS binding's structured content mode
 
 
 class PublishFailed(Exception):
@@ -74,12 +81,20 @@ async def _quiet(_: Exception) -> None:
 class JetStreamPublisher:
     """Publishes to JetStream from synchronous code over one long-lived connection."""
 
-    def __init__(self, url: str, stream: str = "PARS", duplicate_window: float = 120) -> None:
+    def __init__(
+        self,
+        url: str,
+        stream: str = "PARS",
+        duplicate_window: float = 120,
+        seed_file: str | None = None,
+    ) -> None:
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._stream = stream
         self._window = float(duplicate_window)
+        self._seed_file = seed_file
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
+        self._consumers: set[str] = set()  # partners whose consumer this connection ensured
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -114,6 +129,7 @@ class JetStreamPublisher:
     ) -> None:
         try:
             js = await self._connected(timeout)
+            await self._ensure_consumer(js, subject)
             await js.publish(subject, body, timeout=timeout, headers=headers)
         except (nats.errors.Error, OSError) as e:  # nats' TimeoutError is an OSError too
             await self._drop()  # a fresh connection next time: the server may have restarted
@@ -131,6 +147,7 @@ class JetStreamPublisher:
             max_reconnect_attempts=1,  # so that connecting to a server that is down gives up
             reconnect_time_wait=0.1,
             error_cb=_quiet,
+            nkeys_seed=self._seed_file,
         )
         try:
             js = nc.jetstream(timeout=timeout)
@@ -163,14 +180,36 @@ class JetStreamPublisher:
             # Only these two change: limits an operator set on the stream stay as they are.
             await js.update_stream(config.evolve(subjects=subjects, duplicate_window=self._window))
 
+    async def _ensure_consumer(self, js: JetStreamContext, subject: str) -> None:
+        """The partner's durable pull consumer, made once per connection (idempotent on the
+        server: the same configuration again is a no-op)."""
+        parts = subject.split(".")
+        if len(parts) < 4 or parts[:2] != ["pars", "partner"] or parts[2] in self._consumers:
+            return
+        partner_id = parts[2]
+        config = ConsumerConfig(
+            durable_name=consumer_name(partner_id),
+            filter_subject=f"pars.partner.{partner_id}.>",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        try:
+            await js.add_consumer(self._stream, config)
+        except BadRequestError:
+            # One made by hand with other settings: leave it (the operator chose them), but
+            # only if it is there.
+            await js.consumer_info(self._stream, consumer_name(partner_id))
+        self._consumers.add(partner_id)
+
     async def _drop(self) -> None:
+        self._consumers.clear()
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(nats.errors.Error, OSError):
                 await nc.close()
 
 
-_SHARED: dict[tuple[str, str, int], JetStreamPublisher] = {}
+_SHARED: dict[tuple[str, str, int, str | None], JetStreamPublisher] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -178,7 +217,8 @@ def shared_publisher(settings: Settings) -> JetStreamPublisher:
     """The process's publisher for these settings, kept open across rounds."""
     if not settings.nats_url:
         raise ValueError("PARS_NATS_URL is not set")
-    key = (settings.nats_url, settings.nats_stream, settings.nats_duplicate_window_seconds)
+    seed = str(settings.nats_seed_file) if settings.nats_seed_file else None
+    key = (settings.nats_url, settings.nats_stream, settings.nats_duplicate_window_seconds, seed)
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = JetStreamPublisher(*key)
@@ -213,7 +253,7 @@ def _try(pars: Pars, item: dict[str, Any], publish: Publisher) -> None:
     if ready is None:
         return
     body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Nats-Msg-Id": message_id(item), "Content-Type": "application/cloudevents+json"}
+    headers = {"Nats-Msg-Id": message_id(item), "Content-Type": STRUCTURED}
     try:
         publish(
             subject_for(item["partner_id"], item["event_type"]),

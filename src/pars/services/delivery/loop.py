@@ -1,0 +1,65 @@
+"""`pars relay`'s loop: queue (the relay), withhold what may no longer leave, push (webhooks,
+NATS), sign checkpoints; each step its own transaction, a failing step retried with backoff and
+never stopping the others. The one module that knows every step, so the steps need not know
+each other."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import structlog
+
+from pars.logs import error_name
+from pars.services.app import Pars
+from pars.services.audit import maybe_checkpoint
+from pars.services.delivery.nats import deliver_nats
+from pars.services.delivery.relay import relay_once, withhold_ended
+from pars.services.delivery.webhooks import deliver_webhooks
+
+__all__ = ["relay_forever"]
+
+_log = structlog.get_logger("pars.relay")
+
+
+def relay_forever(
+    pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do.
+    Signs a checkpoint of the disclosure log when it grew and the interval has passed."""
+    failures = 0
+    every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
+    next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
+    steps: list[tuple[str, Callable[[], int]]] = [
+        ("relay", lambda: relay_once(pars)),
+        ("withhold", lambda: withhold_ended(pars)),
+        ("webhooks", lambda: deliver_webhooks(pars)),
+        ("nats", lambda: deliver_nats(pars) if pars.settings.nats_url else 0),
+    ]
+    while not stop():
+        pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
+        moved, failed = 0, False
+        # Each step on its own: one that fails (a database outage, a log write that fails, in
+        # which case nothing was sent) must neither end the relay nor stop the other steps.
+        # Every step is a transaction, so it starts again where it stopped.
+        for name, step in steps:
+            try:
+                moved += step()
+            except Exception as e:
+                failed = True
+                _log.error("relay step failed; trying again", step=name, error=error_name(e))
+        try:
+            if pars.clock.now() >= next_checkpoint:
+                maybe_checkpoint(pars)
+                next_checkpoint = pars.clock.now() + every
+        except Exception as e:
+            failed = True
+            _log.error("relay step failed; trying again", step="checkpoint", error=error_name(e))
+        if failed:
+            failures += 1
+            time.sleep(min(interval * 2**failures, 30.0))
+            continue
+        failures = 0
+        if not moved:
+            pars.outbox_signal.wait(interval)
