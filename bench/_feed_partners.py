@@ -42,7 +42,7 @@ GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("research", ("case",)),
     ("prosecutor", ("case", "person.last_name", "person.first_name", "person.date_of_birth")),
     ("court", ("case", "narrative", "arresting_officer.badge")),
-    ("pretrial", ("otn", "charges", "person.last_name", "contact")),
+    ("pretrial", ("otn", "case", "person.last_name", "contact")),
 )
 WARM_UP = 3  # submissions before each measurement, waited for at every partner
 

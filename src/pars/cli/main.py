@@ -66,14 +66,24 @@ def cmd_relay(args: argparse.Namespace) -> int:
     from pars.logs import configure
     from pars.services.delivery.loop import relay_forever
 
+    from pars.store.lease import lease_for
+
     settings = _settings()
     configure(settings.log_format, settings.log_level)
-    print("relaying the outbox to partners; Ctrl-C to stop", file=sys.stderr)
     pars = _pars(settings)
+    if args.status:
+        holder = lease_for(pars.engine).holder()
+        print(f"active relay: {holder}" if holder else "no relay is active")
+        return 0 if holder else 1
+    print(
+        "relaying the outbox to partners (standing by while another relay is active);"
+        " Ctrl-C to stop",
+        file=sys.stderr,
+    )
     pars.signer  # noqa: B018 - it signs checkpoints: fail now if there is no key
     pars.listen()  # PostgreSQL: a commit in any API process wakes it at once
     with contextlib.suppress(KeyboardInterrupt):
-        relay_forever(pars, interval=args.interval)
+        relay_forever(pars, interval=args.interval, standby_poll=args.standby_poll)
     return 0
 
 
@@ -244,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     rl = sub.add_parser("relay", help="relay committed events to partners (a separate worker)")
     rl.add_argument("--interval", type=float, default=0.2, help="idle poll interval, seconds")
+    rl.add_argument(
+        "--standby-poll",
+        type=float,
+        default=0.25,
+        help="while another relay is active, try for the relay lease this often, seconds",
+    )
+    rl.add_argument(
+        "--status", action="store_true", help="print which relay holds the lease, and exit"
+    )
     rl.set_defaults(fn=cmd_relay)
 
     d = sub.add_parser("demo", help="fresh database with synthetic arrests, then serve it")

@@ -1,7 +1,11 @@
 """`pars relay`'s loop: queue (the relay), withhold what may no longer leave, push (webhooks,
 NATS), sign checkpoints; each step its own transaction, a failing step retried with backoff and
 never stopping the others. The one module that knows every step, so the steps need not know
-each other."""
+each other.
+
+Only the holder of the relay lease (store/lease.py) runs the steps: every other relay on the
+same database stands by, trying for the lease every `standby_poll` seconds, and takes over when
+the active one dies."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pars.services.audit import maybe_checkpoint
 from pars.services.delivery.nats import deliver_nats
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import deliver_webhooks
+from pars.store.lease import Lease, lease_for
 
 __all__ = ["relay_forever"]
 
@@ -24,10 +29,36 @@ _log = structlog.get_logger("pars.relay")
 
 
 def relay_forever(
-    pars: Pars, interval: float = 0.2, stop: Callable[[], bool] = lambda: False
+    pars: Pars,
+    interval: float = 0.2,
+    stop: Callable[[], bool] = lambda: False,
+    standby_poll: float = 0.25,
+    lease: Lease | None = None,
 ) -> None:
-    """Relay and withhold until `stop()`; sleeps `interval` seconds when there is nothing to do.
-    Signs a checkpoint of the disclosure log when it grew and the interval has passed."""
+    """Relay and withhold until `stop()`, while holding the relay lease; stand by while another
+    relay holds it. Sleeps `interval` seconds when there is nothing to do. Signs a checkpoint of
+    the disclosure log when it grew and the interval has passed."""
+    lease = lease or lease_for(pars.engine)
+    standing_by = False
+    try:
+        while not stop():
+            if not lease.acquire():
+                if not standing_by:
+                    _log.info("relay standing by: another relay holds the relay lease")
+                    standing_by = True
+                time.sleep(standby_poll)
+                continue
+            standing_by = False
+            _log.info("relay active: this process holds the relay lease")
+            _run_steps(pars, interval, stop, lease)
+            if not stop():
+                _log.warning("relay lost its lease; standing by")
+    finally:
+        lease.release()
+
+
+def _run_steps(pars: Pars, interval: float, stop: Callable[[], bool], lease: Lease) -> None:
+    """The steps, round after round, until `stop()` or the lease is lost."""
     failures = 0
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
@@ -37,13 +68,15 @@ def relay_forever(
         ("webhooks", lambda: deliver_webhooks(pars)),
         ("nats", lambda: deliver_nats(pars) if pars.settings.nats_url else 0),
     ]
-    while not stop():
+    while not stop() and lease.held():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
         moved, failed = 0, False
         # Each step on its own: one that fails (a database outage, a log write that fails, in
         # which case nothing was sent) must neither end the relay nor stop the other steps.
         # Every step is a transaction, so it starts again where it stopped.
         for name, step in steps:
+            if name != "relay" and not lease.held():
+                return  # lost between steps: push nothing more (queueing is guarded anyway)
             try:
                 moved += step()
             except Exception as e:
