@@ -90,13 +90,14 @@ def _queued(engine: sa.Engine) -> int:
 
 def run_backend(backend: str, admin: str | None, root: Path, args: argparse.Namespace) -> dict:
     _repo_on_path()
+    from tests.factories import arrest_body
+
     from pars.config import Settings
     from pars.crypto import new_key_line
     from pars.services.app import Pars, Principal
     from pars.services.arrests import create_arrest
     from pars.services.inputs import ArrestIn
     from pars.store.lease import lease_for
-    from tests.factories import arrest_body
 
     dbs = Databases(root / backend, admin)
     try:
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     "first delivery p50 / max ms",
                     "events",
                     "queued once per partner",
-                ],  # fmt: skip
+                ],
                 *[
                     [
                         r["backend"],
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                         str(r["events"]),
                         f"{'yes' if r['exactly_once'] else 'NO'} ({r['queued']} of "
                         f"{r['expected_deliveries']})",
-                    ]  # fmt: skip
+                    ]
                     for r in results
                 ],
             ]

@@ -224,7 +224,7 @@ def _messages(url: str, partner_id: str) -> list[Any]:
             while True:
                 try:
                     out.append(await sub.next_msg(timeout=0.5))
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     return out
         finally:
             await nc.close()

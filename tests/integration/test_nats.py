@@ -109,7 +109,7 @@ def _read(url: str, partner_id: str) -> list[dict[str, Any]]:
             while True:
                 try:
                     msg = await sub.next_msg(timeout=0.5)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     return out
                 out.append(
                     {"subject": msg.subject, "headers": msg.headers, "event": json.loads(msg.data)}

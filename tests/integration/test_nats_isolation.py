@@ -125,7 +125,7 @@ async def _own_events(iso: Isolated, partner_id: str, seed: str) -> list[dict[st
         while True:
             try:
                 msgs = await sub.fetch(10, timeout=1.5)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 break  # nats-py raises either when the consumer has nothing more
             for m in msgs:
                 got.append({"subject": m.subject, "event": json.loads(m.data)})
@@ -171,7 +171,7 @@ def test_partner_a_is_refused_every_way_to_bs_events(iso: Isolated, clock: FakeC
                 sub = await js.pull_subscribe_bind(consumer_name(iso.b), STREAM)
                 msgs = await sub.fetch(1, timeout=1.5)
                 outcome["pull B"] = f"got {len(msgs)}"
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 outcome["pull B"] = "refused"
             # 3. a consumer of its own on B's subjects, and a direct read by sequence
             for what, call in (

@@ -65,7 +65,6 @@ def _start_relay_thread(pars: Pars) -> None:
 def cmd_relay(args: argparse.Namespace) -> int:
     from pars.logs import configure
     from pars.services.delivery.loop import relay_forever
-
     from pars.store.lease import lease_for
 
     settings = _settings()
