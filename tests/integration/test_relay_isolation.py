@@ -254,3 +254,35 @@ def test_a_send_cannot_outlast_the_agreement(api: Api, clock: FakeClock) -> None
 
     assert deliver_webhooks(api.pars, send) == 1
     assert len(timeouts) == 1 and 0 < timeouts[0] <= 0.5
+
+
+def test_one_batch_holds_withheld_and_queued_items_together(
+    api: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committed while every agreement was in force, relayed after two ended: the batch writes
+    withheld rows and a queued row together, each with its own columns (an insert of many rows
+    takes the first row's columns, which once dropped or demanded the others')."""
+    ends = START + timedelta(hours=1)
+    ended = [_partner(api, "Ended Court", ends_at=ends)[0]]
+    going, going_key, _ = _partner(api, "Going Court")
+    ended.append(_partner(api, "Ended Bureau", ends_at=ends)[0])
+    arrest = _submit(api)
+    clock.set(ends + timedelta(seconds=1))
+    tries: list[bool] = []
+    whole_batch = relay._relay
+
+    def spy(pars: Any, batch: int, isolate: bool) -> int:
+        tries.append(isolate)
+        return whole_batch(pars, batch, isolate)
+
+    monkeypatch.setattr(relay, "_relay", spy)
+    assert relay.relay_once(api.pars) >= 1
+    assert tries == [False]  # the batch went in whole, not item by item after a failure
+    for pid in ended:
+        [item] = _deliveries(api, pid)
+        assert (item["subject"], item["status"]) == (arrest["id"], "withheld")
+        assert item["withheld_at"] is not None
+    [item] = _deliveries(api, going)
+    assert (item["subject"], item["status"]) == (arrest["id"], "queued")
+    assert [e["subject"] for e in _feed(api, going_key)["items"]] == [arrest["id"]]
+    assert rows(api.pars, "quarantine") == []

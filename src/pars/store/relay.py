@@ -99,8 +99,13 @@ class DeliveryRepository:
     # -- deliveries ----------------------------------------------------------------------
 
     def enqueue(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self._conn.execute(sa.insert(deliveries), rows)
+        """Insert delivery rows; rows with different columns (a queued item, a withheld one)
+        go in as separate multi-row inserts, since one executemany takes one set of columns."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        for group in groups.values():
+            self._conn.execute(sa.insert(deliveries), group)
 
     def quarantine(self, row: dict[str, Any]) -> None:
         """Set an item aside that could not be processed (see tables.quarantine)."""
