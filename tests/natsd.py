@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.pg import free_port
 
-__all__ = ["NatsServer"]
+__all__ = ["NatsCluster", "NatsServer"]
 
 
 def _binary() -> str:
@@ -65,3 +65,45 @@ class NatsServer:
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies mid-work, as a machine that loses power."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class NatsCluster:
+    """Three (or `size`) JetStream servers on local ports, routed to each other as one cluster;
+    each node can be killed and started again on its own port and store."""
+
+    def __init__(self, root: Path, size: int = 3) -> None:
+        routes = [free_port() for _ in range(size)]
+        self.nodes: list[NatsServer] = []
+        for i in range(size):
+            store = root / f"n{i + 1}"
+            store.mkdir(parents=True)
+            others = ", ".join(
+                f"nats-route://127.0.0.1:{p}" for j, p in enumerate(routes) if j != i
+            )
+            config = store / "node.conf"
+            config.write_text(
+                f"server_name: n{i + 1}\n"
+                f"cluster {{\n  name: pars-test\n  listen: 127.0.0.1:{routes[i]}\n"
+                f"  routes: [{others}]\n}}\n"
+            )
+            self.nodes.append(NatsServer(store, config))
+        self.url = ",".join(n.url for n in self.nodes)
+
+    def node(self, name: str) -> NatsServer:
+        """The node of a server name (`n1`, `n2`, ...), as JetStream names a stream's leader."""
+        return self.nodes[int(name.removeprefix("n")) - 1]
+
+    def start(self) -> None:
+        for n in self.nodes:
+            n.start()
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()

@@ -171,6 +171,13 @@ class Settings(BaseSettings):
         le=7 * 24 * 3600,
         description="How long JetStream remembers a Nats-Msg-Id to drop a retried duplicate.",
     )
+    nats_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of the JetStream stream (3 on a three-node cluster, so that a node "
+        "may fail with nothing lost); applied when PARS creates the stream or connects.",
+    )
     nats_seed_file: Path | None = Field(
         default=None,
         description="File holding PARS's own NATS nkey seed (`SU...`), with which it connects "

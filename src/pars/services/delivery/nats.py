@@ -14,7 +14,10 @@ drops the copy. The agreement is checked again before every try, and the disclos
 log before the message leaves.
 
 The stream (one per deployment, `nats_stream`) captures `pars.partner.>`; it is created, or its
-subjects and duplicate window are brought up to date, whenever PARS connects. Before the first
+subjects, duplicate window and replicas (`nats_replicas`: 3 on a three-node cluster) are brought
+up to date, whenever PARS connects. `PARS_NATS_URL` may name every node of a cluster
+(comma-separated): a connection to a node that failed is dropped, and the next try connects to
+another. Before the first
 publish to a partner on a connection, PARS makes sure the partner's durable pull consumer
 (`partner-<id>`, filtered to its subjects) exists: the one thing a partner's NATS user may read
 (`nats_access`). With `PARS_NATS_SEED_FILE` set, PARS connects as its own nkey user.
@@ -87,11 +90,13 @@ class JetStreamPublisher:
         stream: str = "PARS",
         duplicate_window: float = 120,
         seed_file: str | None = None,
+        replicas: int = 1,
     ) -> None:
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._stream = stream
         self._window = float(duplicate_window)
         self._seed_file = seed_file
+        self._replicas = replicas
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[str] = set()  # partners whose consumer this connection ensured
@@ -168,17 +173,27 @@ class JetStreamPublisher:
                     subjects=[SUBJECTS],
                     duplicate_window=self._window,
                     storage=StorageType.FILE,
+                    num_replicas=self._replicas,
                 )
             )
             return
         config = info.config
         subjects = list(config.subjects or [])
         window = config.duplicate_window or 0
-        if SUBJECTS not in subjects or abs(window - self._window) > 0.001:
+        replicas = config.num_replicas or 1
+        if (
+            SUBJECTS not in subjects
+            or abs(window - self._window) > 0.001
+            or replicas != self._replicas
+        ):
             if SUBJECTS not in subjects:
                 subjects.append(SUBJECTS)
-            # Only these two change: limits an operator set on the stream stay as they are.
-            await js.update_stream(config.evolve(subjects=subjects, duplicate_window=self._window))
+            # Only these three change: limits an operator set on the stream stay as they are.
+            await js.update_stream(
+                config.evolve(
+                    subjects=subjects, duplicate_window=self._window, num_replicas=self._replicas
+                )
+            )
 
     async def _ensure_consumer(self, js: JetStreamContext, subject: str) -> None:
         """The partner's durable pull consumer, made once per connection (idempotent on the
@@ -209,7 +224,7 @@ class JetStreamPublisher:
                 await nc.close()
 
 
-_SHARED: dict[tuple[str, str, int, str | None], JetStreamPublisher] = {}
+_SHARED: dict[tuple[str, str, int, str | None, int], JetStreamPublisher] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -218,7 +233,13 @@ def shared_publisher(settings: Settings) -> JetStreamPublisher:
     if not settings.nats_url:
         raise ValueError("PARS_NATS_URL is not set")
     seed = str(settings.nats_seed_file) if settings.nats_seed_file else None
-    key = (settings.nats_url, settings.nats_stream, settings.nats_duplicate_window_seconds, seed)
+    key = (
+        settings.nats_url,
+        settings.nats_stream,
+        settings.nats_duplicate_window_seconds,
+        seed,
+        settings.nats_replicas,
+    )
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = JetStreamPublisher(*key)
