@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    push_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Webhook and NATS sends in flight at once, each to a different partner (a "
+        "partner's items go one at a time, in order); a slow partner holds only its own.",
+    )
     webhook_allowlist: str | None = Field(
         default=None,
         description="Comma-separated host names, addresses and CIDRs that webhooks may reach "

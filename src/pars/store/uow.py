@@ -101,6 +101,14 @@ class SqlUnitOfWork:
     def audit(self, entry: AuditEntry) -> None:
         self._audit.append(entry)
 
+    def audit_mark(self) -> int:
+        """The position the next audit entry takes; after COMMIT, `leaves[mark]` is its leaf."""
+        return len(self._audit)
+
+    def forget_audit(self, mark: int) -> None:
+        """Drop the entries audited since `mark` (their savepoint was rolled back)."""
+        del self._audit[mark:]
+
     def commit(self) -> list[DomainEvent]:
         """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
         Returns the events that were committed."""

@@ -9,8 +9,10 @@ the active one dies."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import structlog
@@ -18,9 +20,10 @@ import structlog
 from pars.logs import error_name
 from pars.services.app import Pars
 from pars.services.audit import maybe_checkpoint
-from pars.services.delivery.nats import deliver_nats
+from pars.services.delivery.lanes import Lanes
+from pars.services.delivery.nats import nats_lanes
 from pars.services.delivery.relay import relay_once, withhold_ended
-from pars.services.delivery.webhooks import deliver_webhooks
+from pars.services.delivery.webhooks import webhook_lanes
 from pars.store.lease import Lease, lease_for
 
 __all__ = ["relay_forever"]
@@ -58,15 +61,39 @@ def relay_forever(
 
 
 def _run_steps(pars: Pars, interval: float, stop: Callable[[], bool], lease: Lease) -> None:
-    """The steps, round after round, until `stop()` or the lease is lost."""
+    """The steps, round after round, until `stop()` or the lease is lost. The push steps keep
+    their sends in flight across rounds (see delivery.lanes): a round never waits for a slow
+    partner, and a send that finishes wakes the loop."""
+    workers = pars.settings.push_concurrency
+    with ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="pars-push") as pool:
+        lanes = [
+            webhook_lanes(pars, pool, wake=pars.outbox_signal.set),
+            nats_lanes(pars, pool, wake=pars.outbox_signal.set),
+        ]
+        try:
+            _rounds(pars, interval, stop, lease, *lanes)
+        finally:
+            for lane in lanes:  # what is in flight was logged: record how it ended
+                with contextlib.suppress(Exception):
+                    lane.wait(pars.settings.webhook_timeout_seconds)
+
+
+def _rounds(
+    pars: Pars,
+    interval: float,
+    stop: Callable[[], bool],
+    lease: Lease,
+    webhooks: Lanes,
+    nats: Lanes,
+) -> None:
     failures = 0
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
     steps: list[tuple[str, Callable[[], int]]] = [
         ("relay", lambda: relay_once(pars)),
         ("withhold", lambda: withhold_ended(pars)),
-        ("webhooks", lambda: deliver_webhooks(pars)),
-        ("nats", lambda: deliver_nats(pars) if pars.settings.nats_url else 0),
+        ("webhooks", webhooks.step),
+        ("nats", lambda: nats.step() if pars.settings.nats_url else 0),
     ]
     while not stop() and lease.held():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once

@@ -1,6 +1,7 @@
 """NATS JetStream delivery.
 
-Each partner's queued items go out one at a time, oldest first (commit order), published to
+Each partner's queued items go out one at a time, oldest first (commit order; the partners
+concurrently, in rounds: see `lanes`), published to
 `pars.partner.<partner-id>.<event-type>` in the structured content mode of the CloudEvents NATS
 binding: the message body is the whole CloudEvent in the JSON format (UTF-8), projected for the
 agreement, with the header `Content-Type: application/cloudevents+json` and no `ce-` headers.
@@ -34,7 +35,8 @@ import concurrent.futures
 import contextlib
 import json
 import threading
-from functools import partial
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import nats
@@ -46,8 +48,9 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from pars.config import Settings
 from pars.services.app import Pars
+from pars.services.delivery.lanes import Lanes
 from pars.services.delivery.nats_access import consumer_name
-from pars.services.delivery.push import isolated, prepare, record_result
+from pars.services.delivery.push import Prepared
 
 __all__ = [
     "SUBJECTS",
@@ -56,6 +59,7 @@ __all__ = [
     "Publisher",
     "deliver_nats",
     "message_id",
+    "nats_lanes",
     "shared_publisher",
     "subject_for",
 ]
@@ -100,7 +104,7 @@ class JetStreamPublisher:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[str] = set()  # partners whose consumer this connection ensured
-        self._lock = threading.Lock()
+        self._connecting = asyncio.Lock()  # bound to the private loop at its first use
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="pars-nats", daemon=True
@@ -108,17 +112,32 @@ class JetStreamPublisher:
         self._thread.start()
 
     def __call__(self, subject: str, headers: dict[str, str], body: bytes, timeout: float) -> None:
-        with self._lock:
-            future = asyncio.run_coroutine_threadsafe(
-                self._publish(subject, headers, body, timeout), self._loop
-            )
-            try:
-                # Connecting, checking the stream and the publish each wait at most `timeout`, and
-                # all of it at most four times that: the caller bounds it by the agreement's end.
-                future.result(timeout * 4)
-            except concurrent.futures.TimeoutError as e:
-                future.cancel()
-                raise PublishFailed("TimeoutError: no acknowledgement") from e
+        error = self.submit(subject, headers, body, timeout).result()
+        if error is not None:
+            raise PublishFailed(error)
+
+    def submit(
+        self, subject: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> concurrent.futures.Future[str | None]:
+        """Publish without waiting: the future gives None once JetStream acknowledged it, or
+        what went wrong. Publishes to different partners share the connection and run at
+        once. Connecting, checking the stream and the publish each wait at most `timeout`, and
+        all of it at most four times that: the caller bounds it by the agreement's end."""
+        return asyncio.run_coroutine_threadsafe(
+            self._publish_bounded(subject, headers, body, timeout), self._loop
+        )
+
+    async def _publish_bounded(
+        self, subject: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> str | None:
+        try:
+            await asyncio.wait_for(self._publish(subject, headers, body, timeout), timeout * 4)
+        except PublishFailed as e:
+            return str(e)
+        except TimeoutError:
+            await self._drop()
+            return "TimeoutError: no acknowledgement"
+        return None
 
     def close(self) -> None:
         """Close the connection and stop the background loop; the publisher is then unusable."""
@@ -143,6 +162,12 @@ class JetStreamPublisher:
     async def _connected(self, timeout: float) -> JetStreamContext:
         if self._nc is not None and self._js is not None and self._nc.is_connected:
             return self._js
+        async with self._connecting:  # concurrent publishes make one connection, not several
+            if self._nc is not None and self._js is not None and self._nc.is_connected:
+                return self._js
+            return await self._connect(timeout)
+
+    async def _connect(self, timeout: float) -> JetStreamContext:
         await self._drop()
         nc = await nats.connect(
             servers=self._servers,
@@ -247,18 +272,48 @@ def shared_publisher(settings: Settings) -> JetStreamPublisher:
 
 
 def deliver_nats(pars: Pars, publisher: Publisher | None = None) -> int:
-    """One round: try the due head item of every partner; returns how many were tried."""
-    with pars.reader() as uow:
-        heads = uow.deliveries.push_heads(pars.clock.now(), "nats")
-    if not heads:
-        return 0
-    if publisher is None:
-        if not pars.settings.nats_url:
-            return 0  # not configured: the items wait in the queue
-        publisher = shared_publisher(pars.settings)
-    for item in heads:
-        isolated(pars, item, "nats", partial(_try, pars, item, publisher))
-    return len(heads)
+    """One round: the due head item of every partner, published concurrently (see `lanes`);
+    waits for every acknowledgement and records them; returns how many were tried."""
+    if publisher is None and not pars.settings.nats_url:
+        return 0  # not configured: the items wait in the queue
+    workers = pars.settings.push_concurrency
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pars-nats") as pool:
+        return nats_lanes(pars, pool, publisher).round()
+
+
+def nats_lanes(
+    pars: Pars,
+    pool: Executor,
+    publisher: Publisher | None = None,
+    wake: Callable[[], None] | None = None,
+) -> Lanes:
+    """The NATS lanes: the process's publisher (`PARS_NATS_URL`) publishes concurrently on its
+    own event loop; another `publisher` (a test's) is called on `pool`."""
+
+    def start(item: dict[str, Any], ready: Prepared) -> concurrent.futures.Future[str | None]:
+        body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
+        headers = {"Nats-Msg-Id": message_id(item), "Content-Type": STRUCTURED}
+        subject = subject_for(item["partner_id"], item["event_type"])
+        # Connecting and publishing must end before the agreement does (see `submit`).
+        timeout = ready.timeout(pars.settings.webhook_timeout_seconds) / 4
+        publish = publisher if publisher is not None else shared_publisher(pars.settings)
+        if isinstance(publish, JetStreamPublisher):
+            return publish.submit(subject, headers, body, timeout)
+        return pool.submit(_call, publish, subject, headers, body, timeout)
+
+    return Lanes(pars, "nats", start, wake=wake)
+
+
+def _call(
+    publish: Publisher, subject: str, headers: dict[str, str], body: bytes, timeout: float
+) -> str | None:
+    try:
+        publish(subject, headers, body, timeout)
+    except PublishFailed as e:
+        return str(e)
+    except OSError as e:
+        return f"{type(e).__name__}: {str(e)[:200]}"
+    return None
 
 
 def message_id(item: dict[str, Any]) -> str:
@@ -267,23 +322,3 @@ def message_id(item: dict[str, Any]) -> str:
     because the duplicate window covers the whole stream and would otherwise keep only the
     first copy of each event."""
     return f"{item['partner_id']}.{item['agreement_id']}.{item['event_id']}"
-
-
-def _try(pars: Pars, item: dict[str, Any], publish: Publisher) -> None:
-    ready = prepare(pars, item, "nats")
-    if ready is None:
-        return
-    body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Nats-Msg-Id": message_id(item), "Content-Type": STRUCTURED}
-    try:
-        publish(
-            subject_for(item["partner_id"], item["event_type"]),
-            headers,
-            body,
-            # Connecting and publishing must end before the agreement does (see `__call__`).
-            ready.timeout(pars.settings.webhook_timeout_seconds) / 4,
-        )
-        error = None
-    except (PublishFailed, OSError) as e:
-        error = str(e) if isinstance(e, PublishFailed) else f"{type(e).__name__}: {str(e)[:200]}"
-    record_result(pars, item, ready.partner, "nats", error)

@@ -20,7 +20,17 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
-__all__ = ["Prepared", "backoff", "isolated", "prepare", "record_result", "stop"]
+__all__ = [
+    "Prepared",
+    "backoff",
+    "isolated",
+    "prepare",
+    "prepare_round",
+    "quarantine",
+    "record_result",
+    "record_results",
+    "stop",
+]
 
 _log = structlog.get_logger("pars.push")
 _BASE = timedelta(seconds=2)
@@ -55,43 +65,88 @@ def prepare(
     transport: str,
     refuse: Callable[[Agreement, dict[str, Any]], str | None] = lambda a, p: None,
 ) -> Prepared | None:
-    """The item ready to send, with the attempt audited; or None after withholding it because
-    the agreement may no longer disclose (or `refuse` names a reason, e.g. no webhook URL).
-    The agreement is checked at this instant, not at the start of the round: a round can take
-    long (a partner that times out), and a retry after the end must never go."""
+    """One item ready to send (see `prepare_round`), or None if it may not go."""
+    ready, broken = prepare_round(pars, [item], transport, refuse)
+    if broken:
+        raise broken[0][1]
+    return ready[0][1] if ready else None
+
+
+Refusal = Callable[[Agreement, dict[str, Any]], str | None]
+
+
+def prepare_round(
+    pars: Pars, items: list[dict[str, Any]], transport: str, refuse: Refusal = lambda a, p: None
+) -> tuple[list[tuple[dict[str, Any], Prepared]], list[tuple[dict[str, Any], Exception]]]:
+    """The round's items ready to send, each with its attempt on the log, in ONE transaction:
+    (item, prepared) for those that may go, and (item, error) for those that failed on their
+    own (a projection that raises: the caller quarantines them). An item whose agreement may no
+    longer disclose (or that `refuse` names a reason for, e.g. no webhook URL) is withheld or
+    its retries stopped, in the same transaction. The agreement is checked at this instant,
+    right before the sends start: a round's sends all start at once, so none goes on a check
+    older than the round."""
     now = pars.clock.now()
+    ready: list[tuple[dict[str, Any], Agreement, dict[str, Any], dict[str, Any], int, bytes]] = []
+    broken: list[tuple[dict[str, Any], Exception]] = []
     with pars.uow() as uow:
-        agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
-        partner = uow.sharing.partner(item["partner_id"]) or {}
-        reason = in_force_reason(agreement, pars, now)
-        if reason is None and agreement is not None:
-            reason = refuse(agreement, partner)
-        if reason is not None or agreement is None:
-            stop(uow, item, reason or "agreement missing", now)
-            uow.commit()
-            return None
-        payload = dict(item["payload"])
-        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-        # Write-ahead: every try sends the data again, so every try is a disclosure on the log
-        # before the data leaves (the first as `delivered`, later ones as `redelivered`).
-        entry, salt = disclosure(
-            "disclosure:delivered" if item["attempts"] == 0 else "disclosure:redelivered",
-            partner,
-            agreement,
-            item["subject"],
-            payload,
-            payload["data"],
-            {
-                "delivery": item["id"],
-                "event": item["event_id"],
-                "attempt": item["attempts"] + 1,
-                "transport": transport,
-            },
-        )
-        uow.audit(entry)
+        for item in items:
+            mark = uow.audit_mark()
+            try:
+                with uow.conn.begin_nested():
+                    one = _prepare_one(pars, uow, item, transport, refuse, now)
+            except Exception as e:  # this item's own failure; the others go on
+                uow.forget_audit(mark)
+                broken.append((item, e))
+                continue
+            if one is not None:
+                agreement, partner, payload, salt = one
+                ready.append((item, agreement, partner, payload, mark, salt))
         uow.commit()
-        payload = with_receipt(payload, uow.leaves[0], salt)
-    return Prepared(agreement, partner, payload, now, (agreement.ends_at - now).total_seconds())
+        leaves = uow.leaves
+    out = []
+    for item, agreement, partner, payload, position, salt in ready:
+        sent = with_receipt(payload, leaves[position], salt)
+        left = (agreement.ends_at - now).total_seconds()
+        out.append((item, Prepared(agreement, partner, sent, now, left)))
+    return out, broken
+
+
+def _prepare_one(
+    pars: Pars,
+    uow: SqlUnitOfWork,
+    item: dict[str, Any],
+    transport: str,
+    refuse: Refusal,
+    now: datetime,
+) -> tuple[Agreement, dict[str, Any], dict[str, Any], bytes] | None:
+    agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
+    partner = uow.sharing.partner(item["partner_id"]) or {}
+    reason = in_force_reason(agreement, pars, now)
+    if reason is None and agreement is not None:
+        reason = refuse(agreement, partner)
+    if reason is not None or agreement is None:
+        stop(uow, item, reason or "agreement missing", now)
+        return None
+    payload = dict(item["payload"])
+    payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+    # Write-ahead: every try sends the data again, so every try is a disclosure on the log
+    # before the data leaves (the first as `delivered`, later ones as `redelivered`).
+    entry, salt = disclosure(
+        "disclosure:delivered" if item["attempts"] == 0 else "disclosure:redelivered",
+        partner,
+        agreement,
+        item["subject"],
+        payload,
+        payload["data"],
+        {
+            "delivery": item["id"],
+            "event": item["event_id"],
+            "attempt": item["attempts"] + 1,
+            "transport": transport,
+        },
+    )
+    uow.audit(entry)  # the last step: nothing after it can fail and leave it behind
+    return agreement, partner, payload, salt
 
 
 def stop(uow: SqlUnitOfWork, item: dict[str, Any], reason: str, now: datetime) -> None:
@@ -122,37 +177,42 @@ def isolated(pars: Pars, item: dict[str, Any], transport: str, attempt: Callable
     try:
         attempt()
     except Exception as e:
-        error = error_name(e)
-        _log.error("delivery quarantined", stage=transport, delivery=item["id"], error=error)
-        now = pars.clock.now()
-        with pars.uow() as uow:
-            uow.deliveries.set_aside(item["id"], now)
-            uow.deliveries.quarantine(
-                {
-                    "stage": transport,
-                    "outbox_seq": item["outbox_seq"],
-                    "event_id": item["event_id"],
-                    "delivery_id": item["id"],
-                    "partner_id": item["partner_id"],
-                    "agreement_id": item["agreement_id"],
-                    "agreement_version": item["agreement_version"],
-                    "error": error[:120],
-                    "at": now,
-                }
+        quarantine(pars, item, transport, e)
+
+
+def quarantine(pars: Pars, item: dict[str, Any], transport: str, e: Exception) -> None:
+    """Set an item aside that failed in a way its transport does not handle (see `isolated`)."""
+    error = error_name(e)
+    _log.error("delivery quarantined", stage=transport, delivery=item["id"], error=error)
+    now = pars.clock.now()
+    with pars.uow() as uow:
+        uow.deliveries.set_aside(item["id"], now)
+        uow.deliveries.quarantine(
+            {
+                "stage": transport,
+                "outbox_seq": item["outbox_seq"],
+                "event_id": item["event_id"],
+                "delivery_id": item["id"],
+                "partner_id": item["partner_id"],
+                "agreement_id": item["agreement_id"],
+                "agreement_version": item["agreement_version"],
+                "error": error[:120],
+                "at": now,
+            }
+        )
+        uow.audit(
+            AuditEntry(
+                "relay",
+                "delivery:quarantined",
+                "failure",
+                "partner",
+                item["partner_id"],
+                {"stage": transport, "delivery": item["id"], "error": error},
+                agreement_id=item["agreement_id"],
+                agreement_version=item["agreement_version"],
             )
-            uow.audit(
-                AuditEntry(
-                    "relay",
-                    "delivery:quarantined",
-                    "failure",
-                    "partner",
-                    item["partner_id"],
-                    {"stage": transport, "delivery": item["id"], "error": error},
-                    agreement_id=item["agreement_id"],
-                    agreement_version=item["agreement_version"],
-                )
-            )
-            uow.commit()
+        )
+        uow.commit()
 
 
 def record_result(
@@ -160,23 +220,36 @@ def record_result(
 ) -> None:
     """Delivered (error None), or a failed try: retried after `backoff`, a dead letter after
     `webhook_max_attempts` tries."""
+    record_results(pars, transport, [(item, partner, error)])
+
+
+def record_results(
+    pars: Pars, transport: str, results: list[tuple[dict[str, Any], dict[str, Any], str | None]]
+) -> None:
+    """The outcomes of a round's sends, (item, partner, error or None), in ONE transaction:
+    each delivered, or a failed try retried after `backoff`, or a dead letter after
+    `webhook_max_attempts` tries."""
+    if not results:
+        return
     with pars.uow() as uow:
-        if error is None:
-            uow.deliveries.mark_delivered([item["id"]], pars.clock.now())
-            uow.audit(
-                AuditEntry(
-                    partner_actor(partner),
-                    "disclosure:acknowledged",
-                    "success",
-                    "partner",
-                    item["partner_id"],
-                    {"delivery": item["id"], "event": item["event_id"], "transport": transport},
+        now = pars.clock.now()
+        uow.deliveries.mark_delivered([i["id"] for i, _, error in results if error is None], now)
+        for item, partner, error in results:
+            if error is None:
+                uow.audit(
+                    AuditEntry(
+                        partner_actor(partner),
+                        "disclosure:acknowledged",
+                        "success",
+                        "partner",
+                        item["partner_id"],
+                        {"delivery": item["id"], "event": item["event_id"], "transport": transport},
+                    )
                 )
-            )
-        else:
+                continue
             attempts = item["attempts"] + 1
             dead = attempts >= pars.settings.webhook_max_attempts
-            retry_at = None if dead else pars.clock.now() + backoff(attempts)
+            retry_at = None if dead else now + backoff(attempts)
             uow.deliveries.failed_attempt(item["id"], attempts, error, retry_at)
             uow.audit(
                 AuditEntry(

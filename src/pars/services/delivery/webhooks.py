@@ -1,6 +1,7 @@
 """Webhook delivery in the Standard Webhooks style (https://www.standardwebhooks.com/).
 
-Each partner's queued items go out one at a time, oldest first, as POSTs of the CloudEvent in
+Each partner's queued items go out one at a time, oldest first (the partners concurrently, in
+rounds: see `lanes`), as POSTs of the CloudEvent in
 the HTTP binding's structured mode (`content-type: application/cloudevents+json; charset=utf-8`,
 the body the whole event in the JSON format), signed with the partner's secret: `webhook-id`
 (the event id, stable across retries), `webhook-timestamp` (seconds) and
@@ -20,16 +21,18 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 from pars.services.app import Pars
 from pars.services.delivery import outbound
+from pars.services.delivery.lanes import Lanes
 from pars.services.delivery.outbound import Allowlist
-from pars.services.delivery.push import isolated, prepare, record_result
+from pars.services.delivery.push import Prepared
 from pars.sharing.agreements import Agreement
 
-__all__ = ["Sender", "deliver_webhooks", "new_secret", "sender", "sign"]
+__all__ = ["Sender", "deliver_webhooks", "new_secret", "sender", "sign", "webhook_lanes"]
 
 Sender = Callable[[str, dict[str, str], bytes, float], int]
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
@@ -63,39 +66,52 @@ def _secret(pars: Pars, partner: dict[str, Any]) -> str | None:
 
 
 def deliver_webhooks(pars: Pars, send: Sender | None = None) -> int:
-    """One round: try the due head item of every partner; returns how many were tried."""
-    send = send or sender(pars)
-    with pars.reader() as uow:
-        heads = uow.deliveries.push_heads(pars.clock.now(), "webhook")
-    for item in heads:
-        isolated(pars, item, "webhook", partial(_try, pars, item, send))
-    return len(heads)
+    """One round: the due head item of every partner, sent concurrently (see `lanes`); waits
+    for every send and records them; returns how many were tried."""
+    workers = pars.settings.push_concurrency
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pars-webhook") as pool:
+        return webhook_lanes(pars, pool, send).round()
 
 
-def _try(pars: Pars, item: dict[str, Any], send: Sender) -> None:
+def webhook_lanes(
+    pars: Pars,
+    pool: Executor,
+    send: Sender | None = None,
+    wake: Callable[[], None] | None = None,
+) -> Lanes:
+    """The webhook lanes, sending on `pool` (which must have `push_concurrency` workers)."""
+    post = send or sender(pars)
+
     def refuse(agreement: Agreement, partner: dict[str, Any]) -> str | None:
         if not agreement.webhook_url or not _secret(pars, partner):
             return "no webhook URL or signing secret"
         return None
 
-    ready = prepare(pars, item, "webhook", refuse)
-    if ready is None:
-        return
-    url, secret = ready.agreement.webhook_url, _secret(pars, ready.partner)
-    assert url is not None and secret is not None  # checked by `refuse`
-    body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(ready.at.timestamp())
-    headers = {
-        # The CloudEvents HTTP binding's structured mode: the body is the whole event in the
-        # JSON format, and there are no `ce-` headers (those would mean binary mode).
-        "content-type": STRUCTURED,
-        "webhook-id": item["event_id"],
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, item["event_id"], timestamp, body),
-    }
+    def start(item: dict[str, Any], ready: Prepared) -> Future[str | None]:
+        url, secret = ready.agreement.webhook_url, _secret(pars, ready.partner)
+        assert url is not None and secret is not None  # checked by `refuse`
+        body = json.dumps(ready.payload, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = int(ready.at.timestamp())
+        headers = {
+            # The CloudEvents HTTP binding's structured mode: the body is the whole event in
+            # the JSON format, and there are no `ce-` headers (those would mean binary mode).
+            "content-type": STRUCTURED,
+            "webhook-id": item["event_id"],
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, item["event_id"], timestamp, body),
+        }
+        timeout = ready.timeout(pars.settings.webhook_timeout_seconds)
+        return pool.submit(_post, post, url, headers, body, timeout)
+
+    return Lanes(pars, "webhook", start, refuse, wake)
+
+
+def _post(
+    send: Sender, url: str, headers: dict[str, str], body: bytes, timeout: float
+) -> str | None:
+    """None if the partner answered 2xx, else what went wrong, in words."""
     try:
-        status = send(url, headers, body, ready.timeout(pars.settings.webhook_timeout_seconds))
-        error = None if 200 <= status < 300 else f"HTTP {status}"
+        status = send(url, headers, body, timeout)
     except OSError as e:  # refused, reset, DNS, timeout
-        error = f"{type(e).__name__}: {str(e)[:200]}"
-    record_result(pars, item, ready.partner, "webhook", error)
+        return f"{type(e).__name__}: {str(e)[:200]}"
+    return None if 200 <= status < 300 else f"HTTP {status}"
