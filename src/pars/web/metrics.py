@@ -94,39 +94,31 @@ class OperationsCollector(Collector):
             "Age of the oldest event not yet relayed (0 when none waits).",
             f.relay_lag_seconds,
         )
-        items = GaugeMetricFamily(
+        yield _family(
             "pars_deliveries",
             "Delivery items by partner, transport and status (queued, delivered, withheld, "
             "stopped, dead, quarantined).",
-            labels=["partner", "transport", "status"],
+            ["partner", "transport", "status"],
+            {tuple(k): n for k, n in f.deliveries.items()},
         )
-        for (partner, transport, status), n in sorted(f.deliveries.items()):
-            items.add_metric([partner, transport, status], n)
-        yield items
-        dead = GaugeMetricFamily(
+        yield _family(
             "pars_dead_letters",
             "Push items that exhausted their tries, by partner.",
-            labels=["partner"],
+            ["partner"],
+            {(p,): n for p, n in _by_partner(f.deliveries, "dead").items()},
         )
-        for partner, n in sorted(_by_partner(f.deliveries, "dead").items()):
-            dead.add_metric([partner], n)
-        yield dead
-        withheld = GaugeMetricFamily(
+        yield _family(
             "pars_withheld",
             "Items withheld because the agreement ended, was suspended or revoked first.",
-            labels=["partner"],
+            ["partner"],
+            {(p,): n for p, n in _by_partner(f.deliveries, "withheld").items()},
         )
-        for partner, n in sorted(_by_partner(f.deliveries, "withheld").items()):
-            withheld.add_metric([partner], n)
-        yield withheld
-        stuck = GaugeMetricFamily(
+        yield _family(
             "pars_quarantined",
             "Unresolved items the relay or a transport set aside, by stage.",
-            labels=["stage"],
+            ["stage"],
+            {(stage,): n for stage, n in f.quarantined.items()},
         )
-        for stage, n in sorted(f.quarantined.items()):
-            stuck.add_metric([stage], n)
-        yield stuck
         yield _gauge("pars_log_size", "Entries in the disclosure log.", f.log_size)
         if f.checkpoint_size is not None and f.checkpoint_age_seconds is not None:
             yield _gauge(
@@ -139,19 +131,27 @@ class OperationsCollector(Collector):
                 "Age of the newest signed checkpoint.",
                 f.checkpoint_age_seconds,
             )
-        queue = GaugeMetricFamily(
+        yield _family(
             "pars_identity_review_queue",
             "Open identity review items, by kind (arrest, duplicate).",
-            labels=["kind"],
+            ["kind"],
+            {(kind,): n for kind, n in f.identity_queue.items()},
         )
-        for kind, n in sorted(f.identity_queue.items()):
-            queue.add_metric([kind], n)
-        yield queue
         yield _gauge("pars_accounts_locked", "Staff accounts locked now.", f.accounts_locked)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
+
+
+def _family(
+    name: str, doc: str, labels: list[str], values: dict[tuple[str, ...], float]
+) -> GaugeMetricFamily:
+    """A gauge with labels, its samples in label order."""
+    family = GaugeMetricFamily(name, doc, labels=labels)
+    for key, n in sorted(values.items()):
+        family.add_metric(list(key), n)
+    return family
 
 
 def _by_partner(items: dict[tuple[str, str, str], int], status: str) -> dict[str, int]:
