@@ -22,13 +22,18 @@ from typing import Any
 import cedarpy
 
 from pars.sharing.agreements import Agreement
-from pars.sharing.fields import ARREST_FIELDS, SENSITIVE_CLASSES, FieldClass
+from pars.sharing.fields import (
+    ARREST_FIELDS,
+    SENSITIVE_CLASSES,
+    FieldClass,
+    field_paths,
+    leaves_under,
+)
 from pars.sharing.policy import JurisdictionPolicy
 from pars.sharing.projection import Event, compile_projector, project
 
 __all__ = ["CedarModel", "Rate", "cedar_mask", "cedar_model", "compare", "measure"]
 
-_OBJECTS = frozenset(p.split(".", 1)[0] for p in ARREST_FIELDS if "." in p)
 _READ = 'Action::"read"'
 
 
@@ -83,10 +88,7 @@ def _policy_text(agreements: list[Agreement], policy: JurisdictionPolicy) -> lis
         rule += f"\nunless {{ principal in [{kinds}] && {approved} }}"
     out += ["// A juvenile's record: only where allowed and approved.", rule + ";"]
     for a in agreements:
-        grants = ", ".join(
-            _ref("FieldClass" if g in FieldClass.__members__.values() else "Field", g)
-            for g in sorted(a.granted)
-        )
+        grants = ", ".join(sorted(_grant_refs(a.granted)))
         out.append(
             f"// Agreement {_agreement_uid(a)}\n"
             f"permit (principal == {_ref('Partner', a.partner)}, action == {_READ}, resource)\n"
@@ -149,16 +151,79 @@ def cedar_model(agreements: list[Agreement], policy: JurisdictionPolicy) -> Ceda
     )
 
 
-def _paths(record: Mapping[str, Any]) -> list[str]:
-    """Every field of the record a partner could ask for: top-level keys, and the keys of the
-    objects the catalogue classifies key by key."""
-    paths: list[str] = []
-    for key, value in record.items():
-        if key in _OBJECTS and isinstance(value, Mapping):
-            paths += [f"{key}.{sub}" for sub in value]
+def _grant_refs(granted: frozenset[str]) -> set[str]:
+    """A grant names a field class, a leaf, or a subtree (`charges`, `person`): the Cedar
+    resources it covers."""
+    classes = {c.value for c in FieldClass}
+    refs: set[str] = set()
+    for g in granted:
+        if g in classes:
+            refs.add(_ref("FieldClass", g))
         else:
-            paths.append(key)
-    return paths
+            refs.update(_ref("Field", leaf) for leaf in leaves_under(g))
+    return refs
+
+
+def _paths(record: Mapping[str, Any]) -> list[str]:
+    """Every catalogued leaf path present in the record (`person.ssn`, `charges[].statute`,
+    `co_defendants[]`): one authorization request each."""
+    present = {p for p in field_paths(record) if p in ARREST_FIELDS}
+    # An empty list has no leaf to ask for; the projection keeps it where a leaf under it
+    # may leave, so ask for the catalogue's leaves under it.
+    for path in _empty_lists(record, ""):
+        present.update(p for p in ARREST_FIELDS if p.startswith(f"{path}[]"))
+    return sorted(present)
+
+
+def _empty_lists(value: Any, path: str) -> list[str]:
+    if isinstance(value, Mapping):
+        return [e for k, v in value.items() for e in _empty_lists(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        if not value:
+            return [path]
+        return [e for item in value for e in _empty_lists(item, f"{path}[]")]
+    return []
+
+
+_NONE = object()
+
+
+def _leaves(record: Mapping[str, Any]) -> set[str]:
+    """Each leaf path with its value, to name what differs."""
+    out: set[str] = set()
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(f"{path}.{k}" if path else k, v)
+        elif isinstance(value, list):
+            out.add(f"{path}: list of {len(value)}")
+            for v in value:
+                walk(f"{path}[]", v)
+        else:
+            out.add(f"{path}={value!r}"[:80])
+
+    walk("", record)
+    return out
+
+
+def _cut(value: Any, path: str, allowed: set[str]) -> Any:
+    """`value` (at `path`) cut to the allowed leaves: an object keeps its allowed keys (and is
+    dropped when none is left), a list keeps its allowed elements when any leaf under it is
+    allowed, a plain value stays when its path is allowed."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, sub in value.items():
+            kept = _cut(sub, f"{path}.{key}" if path else key, allowed)
+            if kept is not _NONE:
+                out[key] = kept
+        return out or _NONE
+    if isinstance(value, list):
+        if not any(p.startswith(f"{path}[]") for p in allowed):
+            return _NONE
+        items = (_cut(item, f"{path}[]", allowed) for item in value)
+        return [item for item in items if item is not _NONE]
+    return value if path in allowed else _NONE
 
 
 def cedar_mask(model: CedarModel, a: Agreement, event: Event, now: datetime) -> dict[str, Any]:
@@ -180,15 +245,8 @@ def cedar_mask(model: CedarModel, a: Agreement, event: Event, now: datetime) -> 
     ]
     results = cedarpy.is_authorized_batch(requests, model.policies, model.entities)
     allowed = {p for p, r in zip(paths, results, strict=True) if r.allowed}
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in _OBJECTS and isinstance(value, Mapping):
-            kept = {k: v for k, v in value.items() if f"{key}.{k}" in allowed}
-            if kept:
-                out[key] = kept
-        elif key in allowed:
-            out[key] = value
-    return out
+    kept = _cut(record, "", allowed)
+    return {} if kept is _NONE else dict(kept)
 
 
 Pair = tuple[Agreement, Event]
@@ -204,8 +262,8 @@ def compare(
         ours = (project(a, event, now, policy) or {}).get("data", {})
         theirs = cedar_mask(model, a, event, now)
         if ours != theirs:
-            only_ours = sorted(set(_paths(ours)) - set(_paths(theirs)))
-            only_cedar = sorted(set(_paths(theirs)) - set(_paths(ours)))
+            only_ours = sorted(_leaves(ours) - _leaves(theirs))
+            only_cedar = sorted(_leaves(theirs) - _leaves(ours))
             diffs.append(
                 f"agreement {_agreement_uid(a)} ({a.partner_class}), record {event.subject}: "
                 f"only projection {only_ours}, only Cedar {only_cedar}"

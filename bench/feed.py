@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -329,6 +330,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument("--projection-seconds", type=float, default=3.0, help="per method")
     p.add_argument("--py-spy", type=Path, metavar="DIR", help="profile into DIR (see above)")
+    p.add_argument("--json", action="store_true", help="the figures as one JSON object, last")
     p.add_argument(
         "--quiet-wait", type=float, default=10.0, metavar="S",
         help="before each measurement, wait up to S seconds for other programs to leave the CPU "
@@ -408,10 +410,38 @@ def run(args: argparse.Namespace, root: Path) -> int:
     print("\n".join(lines))
     print("\n## summary\n")
     print(summary(latencies, relays, rates, args.partners))
+    if args.json:
+        print(json.dumps(_figures(latencies, relays, rates)))
     if rates is None:
         print("\nFAILED: the Cedar masks differ from the projection's (see above)")
         return 1
     return 0
+
+
+def _figures(
+    latencies: list[Latency], relays: list[Relay], rates: list[Rate] | None
+) -> dict[str, Any]:
+    """Every figure of the run, for `--json`."""
+    per_s = {r.name: round(r.per_second, 1) for r in rates or []}
+    out: dict[str, Any] = {"latency": [], "relay": [], "projection_per_cpu_s": per_s}
+    for run in latencies:
+        r, t = run.measured.result, run.measured.tally
+        out["latency"].append(
+            {
+                "backend": run.backend, "transport": run.kind, "events": len(t.sent),
+                "missing": t.missing(), "duplicates": t.duplicates,
+                **{f"p{int(q * 100)}_ms": round(r.percentile(q), 2) for q in (0.5, 0.9, 0.99)},
+                "max_ms": round(r.percentile(1.0), 2),
+            }
+        )  # fmt: skip
+    for relay in relays:
+        out["relay"].append(
+            {
+                "backend": relay.backend, "events": relay.events, "deliveries": relay.deliveries,
+                "seconds": round(relay.seconds, 3), "events_per_s": round(relay.rate, 1),
+            }
+        )  # fmt: skip
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
