@@ -15,10 +15,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    Tag,
     model_validator,
 )
 
@@ -29,6 +31,8 @@ from pars.domain.grades import Grade
 from pars.domain.pretrial import AddressCheck, Reason, Recommendation
 
 __all__ = [
+    "ADDRESS_FORMS",
+    "AddressIn",
     "AgreementIn",
     "ApprovalIn",
     "ArraignmentIn",
@@ -186,6 +190,52 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AddressIn(_In):
+    """A home address in parts; at least the street or the ZIP code."""
+
+    street: Line120 | None = Field(default=None, description="house number and street")
+    unit: Annotated[Line20, StringConstraints(pattern=r"^[A-Za-z0-9 #./-]+$")] | None = Field(
+        default=None, description="apartment, suite, floor: `Apt 3B`, `#3B`, `3B`"
+    )
+    city: Line60 | None = None
+    state: Annotated[Line60, StringConstraints(pattern=r"^[A-Za-z][A-Za-z .'-]*$")] | None = Field(
+        default=None, description="USPS code (`PA`) or name"
+    )
+    zip: (
+        Annotated[str, StringConstraints(pattern=r"^(\d{5}(-?\d{4})?|\d{4})$", strict=True)] | None
+    ) = Field(
+        default=None,
+        description="5 digits, ZIP+4 (`19107-1234`), or a 4-digit postcode (read with a "
+        "leading zero: a ZIP that lost it, as 07030 written 7030)",
+    )
+
+    @model_validator(mode="after")
+    def _street_or_zip(self) -> AddressIn:
+        if not (self.street or self.zip):
+            raise ValueError("give at least the street or the zip")
+        return self
+
+    def line(self) -> str:
+        """The address as one line: `12 Banks St Apt 3, Philadelphia, PA 19107`."""
+        street = " ".join(p for p in (self.street, self.unit) if p)
+        place = " ".join(p for p in (self.state, self.zip) if p)
+        return ", ".join(p for p in (street, self.city, place) if p)
+
+
+def _address_form(v: object) -> str:
+    return "address-parts" if isinstance(v, dict | AddressIn) else "address-text"
+
+
+#: The branches of a person's `address` (text or parts): names pydantic puts in error
+#: locations, which the problem details leave out of the field's pointer.
+ADDRESS_FORMS = ("address-text", "address-parts")
+#: A home address: one line of text, or its parts.
+HomeAddress = Annotated[
+    Annotated[Line200, Tag("address-text")] | Annotated[AddressIn, Tag("address-parts")],
+    Discriminator(_address_form),
+]
+
+
 class AliasIn(_In):
     last_name: Name
     first_name: Name
@@ -225,7 +275,11 @@ class PersonIn(_In):
     local_person_id: ShortCode | None = None
     state_id: ShortCode | None = None
     fbi_number: ShortCode | None = None
-    address: Line200 | None = None
+    address: HomeAddress | None = Field(
+        default=None,
+        description="one line of text, or an object of `street`, `unit`, `city`, `state`, "
+        "`zip`; stored as the line, with the parts beside it in `address_parts`",
+    )
     phone: Phone | None = None
     ssn: SSN | None = None
     place_of_birth: Line100 | None = None
