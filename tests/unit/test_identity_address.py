@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from pars.identity.compare import AddressLevel, compare_address, street_similarity
 from pars.identity.blocking import blocking_keys
+from pars.identity.compare import AddressLevel, compare_address, street_similarity
 from pars.identity.model import DEFAULT_MODEL, MatchModel
 from pars.identity.normalize import Address, parse_address
 
@@ -32,7 +32,7 @@ AL = AddressLevel
 def test_parse_address_forms(text: str, house: str, street: str, unit: str, zip_code: str) -> None:
     parts = parse_address(text)
     assert parts is not None
-    assert (parts.house, parts.street, parts.unit, parts.zip_code) == (house, street, unit, zip_code)
+    assert tuple(parts) == (house, street, unit, zip_code)
 
 
 def test_a_lone_number_is_not_a_zip() -> None:
