@@ -8,7 +8,9 @@
    time to train and to link, for PARS (each 4b record linked to its best 4a candidate at the
    default review threshold) and for Splink 5 on DuckDB, set up as in Splink's own FEBRL 4
    example (its "detailed" model) with the SSN comparison and blocking rules left out; Splink's
-   pairs at match probability >= 0.5 count as links. Also Splink scoring one pair
+   pairs at match probability >= 0.5 count as links. PARS reads each FEBRL row as an API client
+   would send it (`PersonIn`, then the matching fields an arrest's person becomes), the address
+   as one line of text or in parts (`--address text|parts|both`). Also Splink scoring one pair
    (`compare_two_records`).
 2. Online: a SQLite database of N synthetic persons (one matching record each, bulk-inserted
    with their blocking keys); for 300 arrestees (80% corrupted copies of stored persons, 20% new
