@@ -55,6 +55,7 @@ from typing import Final
 
 from pars.identity.metaphone import double_metaphone
 from pars.identity.normalize import (
+    Address,
     canonical_first_name,
     known_names,
     name_tokens,
@@ -89,7 +90,7 @@ _DIRECTIONS: Final = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
 
 
 def _address_keys(
-    address: str | None, zip_code: str | None, first_code: str, last_code: str
+    address: str | Address | None, zip_code: str | None, first_code: str, last_code: str
 ) -> list[str]:
     parts = parse_address(address, zip_code)
     if parts is None:
@@ -117,7 +118,7 @@ def blocking_keys(
     last: str | None,
     dob: date | None,
     aliases: Sequence[tuple[str | None, str | None]] = (),
-    address: str | None = None,
+    address: str | Address | None = None,
     zip_code: str | None = None,
     dob_year: int | None = None,
 ) -> frozenset[str]:

@@ -26,6 +26,8 @@ from typing import Final, NamedTuple
 from pars.identity.blocking import blocking_keys as blocking_keys
 from pars.identity.metaphone import double_metaphone
 from pars.identity.normalize import (
+    STREET_SUFFIXES,
+    Address,
     fold,
     known_names,
     name_tokens,
@@ -319,9 +321,27 @@ class AddressLevel(IntEnum):
     MISSING = -1  #: no address (nor ZIP) on either side
     DISAGREE = 0  #: none of the below
     SAME_ZIP = 1  #: same 5-digit ZIP code only
-    SAME_STREET_NAME = 2  #: street names with Jaro-Winkler >= 0.9, another or no house number
-    SAME_STREET = 3  #: same house number and street names with Jaro-Winkler >= 0.9
-    EXACT = 4  #: same house number, street and unit after USPS normalisation
+    #: same house number, street names alike (Jaro-Winkler >= 0.80, below 0.9): a misspelt
+    #: street ("12 banks xtreet" vs "12 banks street")
+    SIMILAR_STREET = 2
+    SAME_STREET_NAME = 3  #: street names with Jaro-Winkler >= 0.9, another or no house number
+    SAME_STREET = 4  #: same house number and street names with Jaro-Winkler >= 0.9
+    EXACT = 5  #: same house number, street and unit after USPS normalisation
+
+
+# Street types and directions: what a street is called is the rest ("N BROAD ST" -> BROAD).
+_STREET_NOISE: Final = frozenset(STREET_SUFFIXES | {"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
+
+
+def street_similarity(a: str, b: str) -> float:
+    """Jaro-Winkler similarity of two normalised street names: the better of the whole names
+    and the names without their type and directions, spaces removed."""
+    whole = jaro_winkler(a.replace(" ", ""), b.replace(" ", ""))
+    core_a = "".join(t for t in a.split() if t not in _STREET_NOISE)
+    core_b = "".join(t for t in b.split() if t not in _STREET_NOISE)
+    if not core_a or not core_b:
+        return whole
+    return max(whole, jaro_winkler(core_a, core_b))
 
 
 def _zip_slip(a: str, b: str) -> bool:
@@ -330,13 +350,17 @@ def _zip_slip(a: str, b: str) -> bool:
 
 
 def compare_address(
-    a: str | None, b: str | None, zip_a: str | None = None, zip_b: str | None = None
+    a: str | Address | None,
+    b: str | Address | None,
+    zip_a: str | None = None,
+    zip_b: str | None = None,
 ) -> FieldComparison:
-    """Compare two home addresses (free text, optionally with separate ZIP codes).
+    """Compare two home addresses (free text or structured, optionally with separate ZIPs).
 
-    A ZIP at the end of the text ("..., Philadelphia, PA 19107-1234") is used when no ZIP is
-    given. Two different ZIP codes rule out the street levels, unless they differ by one digit
-    or two adjacent swapped digits (a slip: then the same address counts one level lower).
+    A ZIP in the text ("..., Philadelphia, PA 19107-1234") is used when no ZIP is given (see
+    :func:`pars.identity.normalize.parse_address`). Two different ZIP codes rule out the street
+    levels, unless they differ by one digit or two adjacent swapped digits (a slip: then the
+    same address counts one level lower).
     """
     pa, pb = parse_address(a, zip_a), parse_address(b, zip_b)
     if pa is None or pb is None:
@@ -354,7 +378,7 @@ def compare_address(
                 return FieldComparison(AddressLevel.EXACT, "same address")
             return FieldComparison(AddressLevel.SAME_STREET, "same address, ZIP typo")
         if pa.street and pb.street:
-            similarity = jaro_winkler(pa.street.replace(" ", ""), pb.street.replace(" ", ""))
+            similarity = street_similarity(pa.street, pb.street)
             if similarity >= 0.9 and same_house and not zip_slip:
                 return FieldComparison(
                     AddressLevel.SAME_STREET, f"same house number, street ~{similarity:.2f}"
@@ -362,6 +386,11 @@ def compare_address(
             if similarity >= 0.9:
                 return FieldComparison(
                     AddressLevel.SAME_STREET_NAME, f"same street ~{similarity:.2f}, not the house"
+                )
+            if similarity >= 0.8 and same_house:
+                return FieldComparison(
+                    AddressLevel.SIMILAR_STREET,
+                    f"same house number, street names alike ~{similarity:.2f}",
                 )
     if pa.zip_code and pa.zip_code == pb.zip_code:
         return FieldComparison(AddressLevel.SAME_ZIP, f"same ZIP {pa.zip_code}")
@@ -408,7 +437,8 @@ class PersonFields:
     last: str | None = None
     dob: date | None = None
     sex: str | None = None
-    address: str | None = None
+    #: free text as typed, or the structured address
+    address: str | Address | None = None
     zip_code: str | None = None
     phone: str | None = None
     aliases: tuple[tuple[str | None, str | None], ...] = ()

@@ -11,6 +11,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Final, NamedTuple
 
+import usaddress  # type: ignore[import-untyped]
+
 from pars.identity.nicknames import NICKNAMES
 
 # Letters that NFKD does not decompose into a base letter plus combining marks.
@@ -241,22 +243,37 @@ class AddressParts(NamedTuple):
     house: str  #: house number: "123", "123A"
     street: str  #: street name up to its type: "N BROAD ST"
     unit: str  #: unit designator and value: "APT 3B"
-    zip_code: str  #: 5-digit ZIP code
+    zip_code: str  #: 5-digit ZIP code (a 4-digit postcode gets its leading zero back)
 
 
-_ZIP_AT_END: Final = re.compile(r"\b(\d{5})(?:-?\d{4})?\s*$")
+class Address(NamedTuple):
+    """A structured address as typed (the API's ``address`` object); any part may be empty."""
+
+    street: str | None = None  #: house number and street: "123 N Broad St"
+    unit: str | None = None  #: "Apt 3B", "#3B" or "3B"
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None  #: 19107, 19107-1234, or a 4-digit postcode
+
+
+# A ZIP at the end (5 digits, ZIP+4, or a 4-digit postcode after a word), or at the start of a
+# comma-separated part before the city ("..., 19107 Philadelphia").
+_ZIP_AT_END: Final = re.compile(r"\b(\d{5}|\d{4})(?:-?\d{4})?\s*$")
+_ZIP_BEFORE_CITY: Final = re.compile(r",\s*(\d{5}|\d{4})(?:-\d{4})?\s+(?=[A-Za-z])")
 _ORDINAL: Final = re.compile(r"\d+(?:ST|ND|RD|TH)")
 
 
-@lru_cache(maxsize=1 << 16)
-def _parse_address(text: str, zip_code: str) -> AddressParts | None:
-    match = _ZIP_AT_END.search(text)
-    # A trailing ZIP after the street or city; a lone number is a house number, not a ZIP.
-    if match and any(ch.isalpha() for ch in text[: match.start()]):
-        zip_code = zip_code or match.group(1)
-        text = text[: match.start()]
-    zip_code = "".join(ch for ch in zip_code if ch in "0123456789")[:5]
-    line = address_tokens(text.split(",", 1)[0])  # the street line: before the first comma
+def _zip5(text: str) -> str:
+    """The 5-digit ZIP of a ZIP field: 19107-1234 -> 19107; 7030 -> 07030 (a ZIP that lost its
+    leading zero in a spreadsheet, or a 4-digit postcode, kept apart from other codes)."""
+    digits = "".join(ch for ch in text if ch in "0123456789")
+    if len(digits) in (4, 8):
+        digits = "0" + digits
+    return digits[:5] if len(digits) >= 5 else ""
+
+
+def _street_line(line: tuple[str, ...]) -> tuple[str, str]:
+    """(house, street) of the tokens of a street line: the street ends at its type or a unit."""
     has_house = bool(line) and line[0][0].isdigit() and not _ORDINAL.fullmatch(line[0])
     street: list[str] = []
     for i, token in enumerate(line[1:] if has_house else line):
@@ -265,23 +282,98 @@ def _parse_address(text: str, zip_code: str) -> AddressParts | None:
         street.append(token)
         if token in STREET_SUFFIXES and i > 0:  # a leading ST is SAINT; city and state follow
             break
-    words = address_tokens(text)
+    return (line[0] if has_house else ""), " ".join(street)
+
+
+def _unit_of(words: tuple[str, ...]) -> str:
     units = (f"{t} {words[i + 1]}" for i, t in enumerate(words[:-1]) if t in UNIT_DESIGNATORS)
-    unit = next(units, "")
-    house = line[0] if has_house else ""
+    return next(units, "")
+
+
+_STREET_LABELS: Final = (
+    "StreetNamePreModifier",
+    "StreetNamePreDirectional",
+    "StreetNamePreType",
+    "StreetName",
+    "StreetNamePostType",
+    "StreetNamePostDirectional",
+)
+
+
+def _tagged(text: str) -> tuple[str, str, str, str] | None:
+    """(house, street, unit, zip) from usaddress's tagging of a US street address, or ``None``
+    where it does not fit (no house number or street, an intersection, a PO box, a label
+    repeated: then the rules below read the text)."""
+    try:
+        tags, kind = usaddress.tag(text)
+    except usaddress.RepeatedLabelError:
+        return None
+    if kind != "Street Address" or "AddressNumber" not in tags or "StreetName" not in tags:
+        return None
+    house = "".join(address_tokens(tags["AddressNumber"]))
+    if not house[:1].isdigit() or "SubaddressIdentifier" in tags:
+        return None  # "2/15 ..." or a number usaddress could not place: the rules do better
+    street = " ".join(t for label in _STREET_LABELS for t in address_tokens(tags.get(label, "")))
+    unit_text = " ".join(tags.get(k, "") for k in ("OccupancyType", "OccupancyIdentifier"))
+    unit = _unit_of(address_tokens(unit_text.strip())) if unit_text.strip() else ""
+    if unit_text.strip() and not unit:
+        unit = "APT " + "".join(address_tokens(tags.get("OccupancyIdentifier", "")))
+    return house, street, unit, _zip5(tags.get("ZipCode", ""))
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_address(text: str, zip_code: str) -> AddressParts | None:
+    zip_code = _zip5(zip_code)
+    before = _ZIP_BEFORE_CITY.search(text)
+    if before:  # "12 Banks St, 19107 Philadelphia": the ZIP written before the city
+        zip_code = zip_code or _zip5(before.group(1))
+        text = text[: before.start()] + ", " + text[before.end() :]
+    match = _ZIP_AT_END.search(text)
+    # A trailing ZIP after the street or city; a lone number is a house number, not a ZIP.
+    if match and any(ch.isalpha() for ch in text[: match.start()]):
+        zip_code = zip_code or _zip5(match.group(0))
+        text = text[: match.start()]
+    house, street = _street_line(address_tokens(text.split(",", 1)[0]))
+    unit = _unit_of(address_tokens(text))
+    # A street type ends the street, and the rules read that exactly (and eight times faster).
+    # Without one ("12 Broadway Philadelphia PA") the rules cannot tell where the street ends:
+    # usaddress can, where the text reads as a US street address.
+    if not any(t in STREET_SUFFIXES for t in street.split()[1:]):
+        tagged = _tagged(text) if text.strip() else None
+        if tagged is not None:
+            house, street, unit, _ = tagged
     if not (house or street or zip_code):
         return None
-    return AddressParts(house, " ".join(street), unit, zip_code)
+    return AddressParts(house, street, unit, zip_code)
 
 
-def parse_address(text: str | None, zip_code: str | None = None) -> AddressParts | None:
-    """Split a free-text address into house number, street, unit and ZIP; ``None`` if empty
-    or a placeholder ("UNKNOWN", "NONE", "HOMELESS", "NO FIXED ADDRESS", ...) with no ZIP.
+@lru_cache(maxsize=1 << 16)
+def _parse_structured(address: Address, zip_code: str) -> AddressParts | None:
+    house, street = _street_line(address_tokens(address.street or ""))
+    unit = _unit_of(address_tokens(address.street or ""))
+    if address.unit:
+        words = address_tokens(address.unit)
+        unit = _unit_of(words) or ("APT " + "".join(words) if words else "")
+    zip5 = _zip5(address.zip or "") or _zip5(zip_code)
+    if not (house or street or zip5):
+        return None
+    return AddressParts(house, street, unit, zip5)
 
-    The street is read from the text before the first comma and ends at its street type (ST,
-    AVE, ...) or at a unit designator, so a city written without commas is mostly left out. A
-    5-digit ZIP (optionally ZIP+4) ending the text is used when ``zip_code`` is not given.
+
+def parse_address(text: str | Address | None, zip_code: str | None = None) -> AddressParts | None:
+    """Split an address into house number, street, unit and ZIP; ``None`` if empty or a
+    placeholder ("UNKNOWN", "NONE", "HOMELESS", "NO FIXED ADDRESS", ...) with no ZIP.
+
+    A structured :class:`Address` is read part by part. Free text is read by the rules: the
+    street is read from the text before the first comma and ends at its street type (ST, AVE,
+    ...) or at a unit designator; when no street type ends it, ``usaddress`` (a CRF parser of
+    US addresses) tags the text, where it reads as a street address, to find where the street
+    ends and the city begins. The ZIP is ``zip_code`` when given, else one found in the
+    text: at its end (19107, 19107-1234, or a 4-digit postcode after a word) or before the
+    city ("12 Banks St, 19107 Philadelphia"). A 4-digit code gets a leading zero (07030).
     """
+    if isinstance(text, Address):
+        return _parse_structured(text, zip_code or "")
     if text and fold(text) in _ADDRESS_PLACEHOLDERS:
         text = None
     return _parse_address(text or "", zip_code or "")

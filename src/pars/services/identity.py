@@ -32,9 +32,10 @@ from pars.domain.roles import READ_PROTECTED, Role
 from pars.identity.compare import PersonComparison, PersonFields
 from pars.identity.linkage import explain_pair, keys_of, weigh_pair
 from pars.identity.model import DEFAULT_MODEL, MatchModel, Score
+from pars.identity.normalize import Address
 from pars.services.app import Pars, Principal
 from pars.services.auth import require_role
-from pars.services.inputs import PersonIn
+from pars.services.inputs import AddressIn, PersonIn
 from pars.store.identity import CandidateRow
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
@@ -77,6 +78,17 @@ class MatchIn(BaseModel):
 # -- fields --------------------------------------------------------------------------------
 
 
+def _address_fields(person: Mapping[str, Any]) -> dict[str, Any]:
+    """`address` as one line, and `address_parts` when the address was given in parts (API
+    input holds the parts in `address`; an arrest's document beside it)."""
+    address = person.get("address")
+    parts = person.get("address_parts")
+    if isinstance(address, Mapping):
+        parts = {k: v for k, v in address.items() if v is not None}
+        address = AddressIn(**parts).line()
+    return {"address": address, "address_parts": dict(parts) if parts else None}
+
+
 def record_fields(person: Mapping[str, Any]) -> dict[str, Any]:
     """The matching fields of a person block (API input or an arrest's document), as stored in
     `identity_records.fields`. Protected fields are never copied."""
@@ -89,7 +101,7 @@ def record_fields(person: Mapping[str, Any]) -> dict[str, Any]:
         # Only the year is known: kept apart, compared by year only.
         "dob_year": person.get("birth_year") if not dob else None,
         "sex": person.get("sex"),
-        "address": person.get("address"),
+        **_address_fields(person),
         "phone": person.get("phone"),
         "aliases": [[a.get("first_name"), a.get("last_name")] for a in person.get("aliases") or ()],
     }
@@ -104,7 +116,9 @@ def person_fields(fields: Mapping[str, Any]) -> PersonFields:
         last=fields.get("last"),
         dob=date.fromisoformat(dob) if dob else None,
         sex=fields.get("sex"),
-        address=fields.get("address"),
+        address=Address(**parts)
+        if (parts := fields.get("address_parts"))
+        else fields.get("address"),
         zip_code=fields.get("zip"),
         phone=fields.get("phone"),
         aliases=tuple((a[0], a[1]) for a in fields.get("aliases") or ()),

@@ -4,7 +4,6 @@ the demo generator, so that every way in applies the same rules. Unknown fields 
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -15,10 +14,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    Tag,
     model_validator,
 )
 
@@ -27,8 +28,20 @@ from pars.domain.arrest import Custody, CustodyReason
 from pars.domain.charging import CaseOutcome, ChargeAction, Modifier
 from pars.domain.grades import Grade
 from pars.domain.pretrial import AddressCheck, Reason, Recommendation
+from pars.services.input_text import (
+    Line20,
+    Line60,
+    Line100,
+    Line120,
+    Line200,
+    Line300,
+    Line500,
+    multi_line,
+)
 
 __all__ = [
+    "ADDRESS_FORMS",
+    "AddressIn",
     "AgreementIn",
     "ApprovalIn",
     "ArraignmentIn",
@@ -51,75 +64,6 @@ __all__ = [
     "SummonsReleaseIn",
 ]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_NO_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _visible_text(v: str) -> str:
-    """`v` in Unicode NFC, refused if it holds an invisible format character (category Cf):
-    the bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which
-    make a name read differently from what is stored, the zero-width characters (U+200B-U+200D,
-    U+2060, U+FEFF, the BOM), which make two names that look the same differ, the soft hyphen
-    and the rest. NFC makes one spelling of each accented letter, so that "é" typed as one
-    character or as e and a combining accent is the same name."""
-    v = unicodedata.normalize("NFC", v)
-    for c in v:
-        if unicodedata.category(c) == "Cf":
-            raise ValueError(
-                f"must not contain invisible or bidirectional control characters "
-                f"(U+{ord(c):04X} {unicodedata.name(c, 'format character')})"
-            )
-    return v
-
-
-def _single_line(v: str) -> str:
-    if _CONTROL_NO_NEWLINE.search(v):
-        raise ValueError("must be one line without control characters")
-    return _visible_text(v)
-
-
-def _multi_line(v: str) -> str:
-    if _CONTROL.search(v):
-        raise ValueError("must not contain control characters")
-    return _visible_text(v)
-
-
-# Trimmed, non-empty, single-line strings of at most N characters.
-Line20 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=20, strict=True),
-    AfterValidator(_single_line),
-]
-Line60 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=60, strict=True),
-    AfterValidator(_single_line),
-]
-Line100 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, strict=True),
-    AfterValidator(_single_line),
-]
-Line120 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=120, strict=True),
-    AfterValidator(_single_line),
-]
-Line200 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, strict=True),
-    AfterValidator(_single_line),
-]
-Line300 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, strict=True),
-    AfterValidator(_single_line),
-]
-Line500 = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, strict=True),
-    AfterValidator(_single_line),
-]
 
 Name = Line60
 ShortCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,20}$", strict=True)]
@@ -129,7 +73,7 @@ Phone = Annotated[
 Narrative = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, strict=True),
-    AfterValidator(_multi_line),
+    AfterValidator(multi_line),
 ]
 _SSN_RE = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
 
@@ -186,6 +130,52 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AddressIn(_In):
+    """A home address in parts; at least the street or the ZIP code."""
+
+    street: Line120 | None = Field(default=None, description="house number and street")
+    unit: Annotated[Line20, StringConstraints(pattern=r"^[A-Za-z0-9 #./-]+$")] | None = Field(
+        default=None, description="apartment, suite, floor: `Apt 3B`, `#3B`, `3B`"
+    )
+    city: Line60 | None = None
+    state: Annotated[Line60, StringConstraints(pattern=r"^[A-Za-z][A-Za-z .'-]*$")] | None = Field(
+        default=None, description="USPS code (`PA`) or name"
+    )
+    zip: (
+        Annotated[str, StringConstraints(pattern=r"^(\d{5}(-?\d{4})?|\d{4})$", strict=True)] | None
+    ) = Field(
+        default=None,
+        description="5 digits, ZIP+4 (`19107-1234`), or a 4-digit postcode (read with a "
+        "leading zero: a ZIP that lost it, as 07030 written 7030)",
+    )
+
+    @model_validator(mode="after")
+    def _street_or_zip(self) -> AddressIn:
+        if not (self.street or self.zip):
+            raise ValueError("give at least the street or the zip")
+        return self
+
+    def line(self) -> str:
+        """The address as one line: `12 Banks St Apt 3, Philadelphia, PA 19107`."""
+        street = " ".join(p for p in (self.street, self.unit) if p)
+        place = " ".join(p for p in (self.state, self.zip) if p)
+        return ", ".join(p for p in (street, self.city, place) if p)
+
+
+def _address_form(v: object) -> str:
+    return "address-parts" if isinstance(v, dict | AddressIn) else "address-text"
+
+
+#: The branches of a person's `address` (text or parts): names pydantic puts in error
+#: locations, which the problem details leave out of the field's pointer.
+ADDRESS_FORMS = ("address-text", "address-parts")
+#: A home address: one line of text, or its parts.
+HomeAddress = Annotated[
+    Annotated[Line200, Tag("address-text")] | Annotated[AddressIn, Tag("address-parts")],
+    Discriminator(_address_form),
+]
+
+
 class AliasIn(_In):
     last_name: Name
     first_name: Name
@@ -225,7 +215,11 @@ class PersonIn(_In):
     local_person_id: ShortCode | None = None
     state_id: ShortCode | None = None
     fbi_number: ShortCode | None = None
-    address: Line200 | None = None
+    address: HomeAddress | None = Field(
+        default=None,
+        description="one line of text, or an object of `street`, `unit`, `city`, `state`, "
+        "`zip`; stored as the line, with the parts beside it in `address_parts`",
+    )
     phone: Phone | None = None
     ssn: SSN | None = None
     place_of_birth: Line100 | None = None

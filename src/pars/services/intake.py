@@ -10,7 +10,7 @@ from typing import Any
 from pars.domain.charging import Charge, ChargeSpec
 from pars.domain.errors import FieldError, InvalidInput
 from pars.services.app import Pars
-from pars.services.inputs import ArrestIn, ArrestPatch, ChargeIn, PartyIn
+from pars.services.inputs import AddressIn, ArrestIn, ArrestPatch, ChargeIn, PartyIn
 
 __all__ = ["PROTECTED_PERSON_FIELDS", "charge_spec", "intake", "intake_patch"]
 
@@ -107,6 +107,21 @@ def _parties(items: Sequence[PartyIn]) -> list[dict[str, Any]]:
     return [p.model_dump(exclude_none=True) for p in items]
 
 
+def _address_in_document(person: dict[str, Any]) -> None:
+    """An address given in parts is stored as its one line in `address` (what screens, the
+    complaint and partners read) with the parts beside it in `address_parts`; an address given
+    as text (or removed, as null) clears the parts."""
+    if "address" not in person:
+        return
+    value = person["address"]
+    if isinstance(value, dict):
+        parts = {k: v for k, v in value.items() if v is not None}
+        person["address"] = AddressIn(**parts).line()
+        person["address_parts"] = parts
+    else:
+        person["address_parts"] = None
+
+
 def _split_person(person: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     ordinary = {k: v for k, v in person.items() if k not in PROTECTED_PERSON_FIELDS}
     protected = {k: v for k, v in person.items() if k in PROTECTED_PERSON_FIELDS}
@@ -132,6 +147,9 @@ def intake(pars: Pars, data: ArrestIn) -> tuple[dict[str, Any], dict[str, Any], 
     charges = _charges(pars, data.charges, errors)
     if errors:
         raise InvalidInput(errors)
+    _address_in_document(person_raw)
+    if person_raw.get("address_parts") is None:
+        person_raw.pop("address_parts", None)
     person, person_protected = _split_person(person_raw)
     document = _jsonable(
         data.model_dump(exclude_none=True, exclude={"person", "charges", "victims", "witnesses"})
@@ -185,6 +203,7 @@ def intake_patch(pars: Pars, patch: ArrestPatch) -> tuple[dict[str, Any], dict[s
             given.pop(key)
     changes.update(_jsonable({k: v for k, v in given.items()}))
     if person is not None:
+        _address_in_document(person)
         ordinary, person_protected = _split_person(person)
         if ordinary:
             changes["person"] = _jsonable(ordinary)

@@ -94,6 +94,8 @@ ARREST_FIELDS: Mapping[str, FieldClass] = {
     **{f"person.aliases[].{k}": C.IDENTITY for k in ("last_name", "first_name", "middle_name")},
     "person.scars_marks_tattoos[]": C.IDENTITY,
     "person.address": C.CONTACT,
+    # The same address in parts, when it was given so (`address` holds it as one line).
+    **{f"person.address_parts.{k}": C.CONTACT for k in ("street", "unit", "city", "state", "zip")},
     "person.phone": C.CONTACT,
     "person.ssn": C.PROTECTED,
     "person.place_of_birth": C.PROTECTED,

@@ -26,6 +26,7 @@ from pars.domain.errors import (
     Unauthenticated,
 )
 from pars.logs import error_name, safe_traceback
+from pars.services.inputs import ADDRESS_FORMS
 
 __all__ = [
     "BadRequest",
@@ -115,10 +116,14 @@ def input_errors(exc: InvalidInput) -> list[dict[str, str]]:
     return [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
 
 
+# Parts of pydantic's error locations that name a validator or a union's branch, not a field.
+_NOT_IN_POINTERS = frozenset({"function-after[_single_line()]", *ADDRESS_FORMS})
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     out = []
     for e in exc.errors(include_input=False, include_url=False):
-        loc = tuple(p for p in e["loc"] if p not in ("function-after[_single_line()]",))
+        loc = tuple(p for p in e["loc"] if p not in _NOT_IN_POINTERS)
         out.append({"pointer": pointer(loc), "detail": _safe_msg(dict(e))})
     return out
 
