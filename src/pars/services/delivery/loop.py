@@ -21,6 +21,7 @@ from pars.services.audit import maybe_checkpoint
 from pars.services.delivery.nats import deliver_nats
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import deliver_webhooks
+from pars.services.lifecycle import run_if_due
 from pars.store.lease import Lease, lease_for
 
 __all__ = ["relay_forever"]
@@ -37,7 +38,8 @@ def relay_forever(
 ) -> None:
     """Relay and withhold until `stop()`, while holding the relay lease; stand by while another
     relay holds it. Sleeps `interval` seconds when there is nothing to do. Signs a checkpoint of
-    the disclosure log when it grew and the interval has passed."""
+    the disclosure log when it grew and the interval has passed, and applies the limited-access
+    rule once a day."""
     lease = lease or lease_for(pars.engine)
     standing_by = False
     try:
@@ -62,6 +64,7 @@ def _run_steps(pars: Pars, interval: float, stop: Callable[[], bool], lease: Lea
     failures = 0
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
+    next_lifecycle = pars.clock.now()  # the limited-access rule: once a day (services.lifecycle)
     steps: list[tuple[str, Callable[[], int]]] = [
         ("relay", lambda: relay_once(pars)),
         ("withhold", lambda: withhold_ended(pars)),
@@ -89,6 +92,12 @@ def _run_steps(pars: Pars, interval: float, stop: Callable[[], bool], lease: Lea
         except Exception as e:
             failed = True
             _log.error("relay step failed; trying again", step="checkpoint", error=error_name(e))
+        try:
+            if pars.clock.now() >= next_lifecycle:
+                next_lifecycle = run_if_due(pars)
+        except Exception as e:
+            failed = True
+            _log.error("relay step failed; trying again", step="lifecycle", error=error_name(e))
         if failed:
             failures += 1
             time.sleep(min(interval * 2**failures, 30.0))
