@@ -19,15 +19,17 @@ _BATCH = 2000
 def candidates(
     engine: sa.Engine, states: Iterable[str]
 ) -> Iterator[tuple[str, str, str, datetime, dict[str, Any]]]:
-    """(id, otn, state, arrested_at, document) of every arrest in `states`: one query on the
-    state index, read in batches (a server-side cursor on PostgreSQL), never all at once."""
+    """(id, otn, state, arrested_at, the report's document) of every arrest in `states`: one
+    query on the state index, read in batches (a server-side cursor on PostgreSQL), never all
+    at once."""
     q = sa.select(
         arrests.c.id, arrests.c.otn, arrests.c.state, arrests.c.arrested_at, arrests.c.document
     ).where(arrests.c.state.in_(sorted(states)))
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=_BATCH).execute(q)
         for row in result:
-            yield row.id, row.otn, row.state, row.arrested_at, row.document
+            # The column holds the record's snapshot; its "document" is the report itself.
+            yield row.id, row.otn, row.state, row.arrested_at, row.document.get("document") or {}
 
 
 def last_run(engine: sa.Engine) -> datetime | None:
