@@ -225,7 +225,8 @@ def test_cli_run_and_dry_run(
     assert charged not in out
     assert run_cli(monkeypatch, "lifecycle", "run", "--dry-run", "--json") == 0
     listed = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert listed["dry_run"] is True and listed["sealed"] == 0
+    assert listed["dry_run"] is True and (listed["would_seal"], listed["sealed"]) == (1, 0)
+    assert listed["examined"] == 1
     assert [e["arrest_id"] for e in listed["eligible"]] == [declined]
     assert _tables(pars) == before
 
