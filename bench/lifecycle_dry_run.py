@@ -53,6 +53,19 @@ _STATES = [
     ("charging_review", 3),
 ]
 
+_CHARGE = {
+    "id": 1,
+    "statute": "18 § 2701 §§ A1",
+    "description": "Simple assault",
+    "grade": "M2",
+    "counts": 1,
+    "modifier": None,
+    "origin": "police",
+    "decision": None,
+    "recommended": None,
+    "decision_reason": None,
+}
+
 
 def _document(rng: random.Random, i: int, state: str, arrested: datetime) -> dict[str, Any]:
     decided = arrested + timedelta(hours=rng.uniform(2, 20))
@@ -112,9 +125,6 @@ def build(url: str, n: int, now: datetime, seed: int = 12) -> dict[str, int]:
                 counts[state] = counts.get(state, 0) + 1
                 arrested = now - timedelta(days=rng.uniform(1, 3650))
                 doc = _document(rng, i, state, arrested)
-                charge = {"id": 1, "statute": "18 § 2701 §§ A1", "description": "Simple assault",
-                          "grade": "M2", "counts": 1, "modifier": None, "origin": "police",
-                          "decision": None, "recommended": None, "decision_reason": None}  # fmt: skip
                 rows.append(
                     {
                         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -133,12 +143,18 @@ def build(url: str, n: int, now: datetime, seed: int = 12) -> dict[str, int]:
                         "updated_at": arrested + timedelta(days=1),
                         "document": {
                             "document": doc,
-                            "charges": [charge],
+                            "charges": [_CHARGE],
                             "state": state,
                             "custody": "released",
-                            "history": [{"action": "submit", "by": "officer1",
-                                         "at": doc["submitted_at"], "state": "submitted"}],
-                        },  # fmt: skip
+                            "history": [
+                                {
+                                    "action": "submit",
+                                    "by": "officer1",
+                                    "at": doc["submitted_at"],
+                                    "state": "submitted",
+                                }
+                            ],
+                        },
                         "protected": None,
                     }
                 )
