@@ -158,12 +158,20 @@ def test_run_if_due_runs_once_a_day(api: Api, backend: str, clock: FakeClock) ->
     pars = api.pars
     start = clock.now()
     assert run_if_due(pars) == start + timedelta(days=1)
-    clock.advance(timedelta(hours=23, minutes=59))
-    assert run_if_due(pars) == start + timedelta(days=1)  # not due: no run
-    assert len(_runs(pars)) == 1
-    clock.set(start + timedelta(days=1))
-    run_if_due(pars)
-    assert len(_runs(pars)) == 2
+    assert _runs(pars) == []  # nothing to seal: no entry
+    first = _decline(api)
+    clock.advance(timedelta(hours=12))
+    api.fresh_tokens()
+    second = _decline(api)  # eligible 12 hours after the first
+    clock.set(start + WAIT)
+    assert run_if_due(pars) == start + WAIT + timedelta(days=1)
+    assert _states(pars)[first] == "sealed" and len(_runs(pars)) == 1
+    clock.set(start + WAIT + timedelta(hours=12))  # the second is eligible, but a run sealed today
+    assert run_if_due(pars) == start + WAIT + timedelta(days=1)
+    assert _states(pars)[second] == "declined" and len(_runs(pars)) == 1
+    clock.set(start + WAIT + timedelta(days=1))
+    run_if_due(pars)  # due again: the entry is a day old
+    assert _states(pars)[second] == "sealed" and len(_runs(pars)) == 2
 
 
 def _rounds(n: int) -> Any:
@@ -178,22 +186,22 @@ def _rounds(n: int) -> Any:
 
 def test_the_relay_applies_the_rule_once_a_day(api: Api, backend: str, clock: FakeClock) -> None:
     pars = api.pars
+    start = clock.now()
     first = _decline(api)
-    clock.advance(WAIT)
-    relay_forever(pars, interval=0.01, stop=_rounds(4))
-    assert _states(pars)[first] == "sealed"
-    assert len(_runs(pars)) == 1
-    # Eligible later the same day: the relay waits for the next day's run.
-    clock.advance(timedelta(hours=1))
+    clock.advance(timedelta(hours=12))
     api.fresh_tokens()
     second = _decline(api)
-    clock.advance(WAIT)
-    assert clock.now() < _runs(pars)[0]["at"] + timedelta(days=31)
-    relay_forever(pars, interval=0.01, stop=_rounds(4))  # a restarted relay: audit log says ran
-    runs = _runs(pars)
-    assert len(runs) == 2 and _states(pars)[second] == "sealed"
+    clock.set(start + WAIT)
     relay_forever(pars, interval=0.01, stop=_rounds(4))
-    assert len(_runs(pars)) == 2  # the same instant: not again
+    assert _states(pars)[first] == "sealed" and _states(pars)[second] == "declined"
+    assert len(_runs(pars)) == 1
+    # The second is eligible now, but a restarted relay reads in the log that a run sealed today.
+    clock.set(start + WAIT + timedelta(hours=12))
+    relay_forever(pars, interval=0.01, stop=_rounds(4))
+    assert _states(pars)[second] == "declined" and len(_runs(pars)) == 1
+    clock.set(start + WAIT + timedelta(days=1))
+    relay_forever(pars, interval=0.01, stop=_rounds(4))
+    assert _states(pars)[second] == "sealed" and len(_runs(pars)) == 2
 
 
 def _cli_env(monkeypatch: pytest.MonkeyPatch, pars: Pars, tmp_path: Path) -> None:

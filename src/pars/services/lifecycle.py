@@ -1,8 +1,8 @@
 """Automatic limited access: the jurisdiction's rule (PARS_LIMITED_ACCESS_RULE) applied to the
 stored records. Each record it picks is sealed through the ordinary seal path (services.arrests
 .seal) by the actor "lifecycle", so it is audited and propagated like a court-ordered seal; the
-run itself is one audit entry (`lifecycle:run`), which is also how the relay knows when it last
-ran."""
+run that seals (or is refused a seal) is itself one audit entry (`lifecycle:run`), which is
+also how a restarted relay knows it ran today; a run that finds nothing leaves no entry."""
 
 from __future__ import annotations
 
@@ -81,6 +81,8 @@ def run(pars: Pars, dry_run: bool = False) -> RunReport:
         except DomainError as e:  # changed since it was read (sealed, expunged): refused, logged
             report.failed += 1
             _log.warning("lifecycle seal refused", arrest=item.facts.arrest_id, error=e.detail)
+    if not (report.sealed or report.failed):
+        return report  # nothing changed: nothing to log (a relay's idle run leaves no trace)
     pars.audit_now(
         AuditEntry(
             LIFECYCLE.username,
@@ -102,8 +104,9 @@ def run(pars: Pars, dry_run: bool = False) -> RunReport:
 
 
 def run_if_due(pars: Pars, every: timedelta = timedelta(days=1)) -> datetime:
-    """Run unless a run finished less than `every` ago (by the audit log, so a restarted or
-    standby relay does not run it again); when the next run is due."""
+    """Run unless a run sealed less than `every` ago (by the audit log, so a restarted or
+    standby relay does not seal again within the day); when the next run is due. The caller
+    keeps that instant (the relay does), so a run that found nothing is not repeated either."""
     last = last_run(pars.engine)
     if last is not None and pars.clock.now() < last + every:
         return last + every
