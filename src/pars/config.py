@@ -73,6 +73,19 @@ class Settings(BaseSettings):
         default="pars.domain.release:pennsylvania_rule",
         description="module:function deciding release without arraignment.",
     )
+    limited_access_rule: str = Field(
+        default="pars.domain.limited_access:pennsylvania_clean_slate",
+        description="module:function deciding when a record is sealed without a court order "
+        "(`pars lifecycle run`, and the relay once a day); see docs/limited-access.md.",
+    )
+    limited_access_wait_days: int = Field(
+        default=30,
+        ge=0,
+        le=366 * 20,
+        description="Days after a case ended here without a conviction before the limited-access "
+        "rule seals it (Pennsylvania: within 30 days of the disposition, 18 Pa.C.S. 9122.2; "
+        "counsel must confirm).",
+    )
     arraignment_deadline_hours: int = Field(
         default=48,
         ge=1,

@@ -1,5 +1,5 @@
 """The `pars` command: init, serve, relay, demo, users, token, keys, partners, agreements,
-audit."""
+audit, lifecycle."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pars.audit.checkpoint import Signer
 from pars.cli import audit as cli_audit
 from pars.cli import identity as cli_identity
+from pars.cli import lifecycle as cli_lifecycle
 from pars.cli import nats as cli_nats
 from pars.cli.support import load_app as _pars
 from pars.cli.support import load_settings as _settings
@@ -331,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(sub, ksub)
     cli_identity.register(sub)
     cli_nats.register(sub)
+    cli_lifecycle.register(sub)
     return p
 
 

@@ -16,6 +16,7 @@ from pars.config import Settings
 from pars.crypto import KeyRing
 from pars.domain.catalogue import ChargeCatalogue
 from pars.domain.clock import Clock, SystemClock
+from pars.domain.limited_access import LimitedAccessRule
 from pars.domain.release import ReleaseRule
 from pars.services.delivery.outbound import Resolve, system_resolve
 from pars.services.logon_guard import LogonGuard
@@ -24,7 +25,7 @@ from pars.store.engine import make_engine, write_turn
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
 
-__all__ = ["Pars", "Principal", "load_release_rule"]
+__all__ = ["Pars", "Principal", "load_limited_access_rule", "load_release_rule"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,24 @@ def load_release_rule(spec: str) -> ReleaseRule:
     if not callable(obj):
         raise ValueError(f"release rule {spec!r} is not a function")
     return cast(ReleaseRule, obj)
+
+
+def load_limited_access_rule(spec: str) -> LimitedAccessRule:
+    """Import 'package.module:function' for PARS_LIMITED_ACCESS_RULE; ValueError naming the
+    setting if it cannot be imported or is not a function."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"PARS_LIMITED_ACCESS_RULE={spec!r} must be 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(
+            f"PARS_LIMITED_ACCESS_RULE={spec!r}: cannot import {module_name}: {e}"
+        ) from e
+    obj = getattr(module, attr, None)
+    if not callable(obj):
+        raise ValueError(f"PARS_LIMITED_ACCESS_RULE={spec!r}: {module_name} has no function {attr}")
+    return cast(LimitedAccessRule, obj)
 
 
 class Pars:
@@ -68,6 +87,7 @@ class Pars:
             else ChargeCatalogue.default()
         )
         self.release_rule = load_release_rule(settings.release_rule)
+        self.limited_access_rule = load_limited_access_rule(settings.limited_access_rule)
         # token hash -> (when read, revocation version then, what was read); see
         # services.auth.authenticate
         self.token_cache: dict[str, tuple[datetime, int, Any]] = {}

@@ -24,6 +24,7 @@ from pars.services.delivery.lanes import Lanes
 from pars.services.delivery.nats import nats_lanes
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import webhook_lanes
+from pars.services.lifecycle import run_if_due
 from pars.store.lease import Lease, lease_for
 
 __all__ = ["relay_forever"]
@@ -40,7 +41,8 @@ def relay_forever(
 ) -> None:
     """Relay and withhold until `stop()`, while holding the relay lease; stand by while another
     relay holds it. Sleeps `interval` seconds when there is nothing to do. Signs a checkpoint of
-    the disclosure log when it grew and the interval has passed."""
+    the disclosure log when it grew and the interval has passed, and applies the limited-access
+    rule once a day."""
     lease = lease or lease_for(pars.engine)
     standing_by = False
     try:
@@ -89,6 +91,7 @@ def _rounds(
     failures = 0
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
+    next_lifecycle = pars.clock.now()  # the limited-access rule: once a day (services.lifecycle)
     steps: list[tuple[str, Callable[[], int]]] = [
         ("relay", lambda: relay_once(pars)),
         ("withhold", lambda: withhold_ended(pars)),
@@ -116,6 +119,12 @@ def _rounds(
         except Exception as e:
             failed = True
             _log.error("relay step failed; trying again", step="checkpoint", error=error_name(e))
+        try:
+            if pars.clock.now() >= next_lifecycle:
+                next_lifecycle = run_if_due(pars)
+        except Exception as e:
+            failed = True
+            _log.error("relay step failed; trying again", step="lifecycle", error=error_name(e))
         if failed:
             failures += 1
             time.sleep(min(interval * 2**failures, 30.0))
