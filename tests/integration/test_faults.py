@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from pars.config import Settings
@@ -30,12 +32,13 @@ from pars.services import agreements as ag
 from pars.services.app import Pars
 from pars.services.auth import issue_token
 from pars.store.engine import make_engine, migrate
-from tests.conftest import AUDIT_SIGNING_KEY, KEYS, _seed_users, rows
+from tests.conftest import AUDIT_SIGNING_KEY, KEYS, Api, _seed_users, rows
 from tests.factories import active_agreement, arrest_body
 from tests.integration.cli import run_cli
 from tests.pg import free_port, pg_ctl, throwaway_cluster
 
 PARTNER = "PSP"
+TABLES = ("arrests", "arrest_versions", "audit_log", "outbox")
 Answer = tuple[int | None, str, dict[str, Any]]  # status (None: no answer), content type, body
 
 
@@ -267,3 +270,54 @@ def test_postgres_stopped_ten_seconds_under_load_loses_and_repeats_nothing(
     assert sorted(queued) == sorted(outbox)  # each event queued for the partner exactly once
     assert _verify(monkeypatch, pars, tmp_path) == 0
     pars.engine.dispose()
+
+
+# -- disk full (SQLite) -------------------------------------------------------------------------
+
+
+def test_a_full_disk_answers_507_and_leaves_the_database_intact(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database file may not grow (SQLite's max_page_count, set on every connection, stands
+    in for a full file system): a write is refused with a problem, nothing half-written, and
+    once there is room again the log verifies and intake goes on."""
+    pars = api.pars
+    officer = api.as_("officer")
+    assert officer.post("/api/v1/arrests?submit=true", json=arrest_body()).status_code == 201
+    path = make_url(pars.settings.sqlalchemy_url).database
+    assert path
+    limit: dict[str, int | None] = {"pages": None}
+
+    @sa.event.listens_for(pars.engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        if limit["pages"] is not None:
+            dbapi_conn.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    with sqlite3.connect(path) as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    limit["pages"] = pages + 2
+    pars.engine.dispose()  # new connections, capped
+    answers = []
+    for _ in range(50):
+        before = {
+            t: len(rows(pars, t)) for t in ("arrests", "arrest_versions", "audit_log", "outbox")
+        }
+        r = officer.post("/api/v1/arrests?submit=true", json=arrest_body())
+        answers.append(r.status_code)
+        if r.status_code != 201:
+            break
+    assert answers[-1] == 507, answers
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 507 and r.headers["Retry-After"]
+    assert {t: len(rows(pars, t)) for t in before} == before  # nothing of it was written
+    assert_whole(pars)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    # Space returns.
+    limit["pages"] = None
+    pars.engine.dispose()
+    assert _verify(monkeypatch, pars, tmp_path) == 0
+    assert officer.post("/api/v1/arrests?submit=true", json=arrest_body()).status_code == 201
+    assert_whole(pars)
