@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -321,3 +322,59 @@ def test_a_full_disk_answers_507_and_leaves_the_database_intact(
     assert _verify(monkeypatch, pars, tmp_path) == 0
     assert officer.post("/api/v1/arrests?submit=true", json=arrest_body()).status_code == 201
     assert_whole(pars)
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB file system of its own (tmpfs), where it can be mounted (root)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
+                          capture_output=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root); the max_page_count test"
+                    " above covers the same error path")  # fmt: skip
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+
+
+def test_a_real_full_file_system_under_pars_serve(
+    small_fs: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite file on a file system that fills up under a running `pars serve`."""
+    shutil.copy(sqlite_template, small_fs / "pars.db")
+    settings = Settings(data_dir=small_fs, audit_signing_key=AUDIT_SIGNING_KEY)
+    pars = Pars(settings, clock=SystemClock(), keys=KeyRing(KEYS))
+    token = issue_token(pars, "officer1")
+    server = Process(pars, small_fs, "serve", "--no-relay")
+    filler = small_fs / "filler"
+    try:
+        server.wait_ready()
+        assert submit(server.port, token)[0] == 201
+        with filler.open("wb") as f, contextlib.suppress(OSError):
+            while True:  # until ENOSPC
+                f.write(b"\0" * 65536)
+                f.flush()
+        answers: list[Answer] = []
+        for _ in range(50):  # the WAL may still have room for a few
+            before = {t: len(rows(pars, t)) for t in TABLES}
+            answers.append(submit(server.port, token))
+            if answers[-1][0] != 201:
+                break
+        status, ctype, body = answers[-1]
+        assert status == 507 and ctype.startswith("application/problem+json"), answers
+        assert body["status"] == 507 and body["_retry"]
+        assert {t: len(rows(pars, t)) for t in TABLES} == before
+        # Space returns: the same running server takes arrests again.
+        filler.unlink()
+        assert submit(server.port, token)[0] == 201
+    finally:
+        server.kill()
+    assert_whole(pars)
+    with sqlite3.connect(small_fs / "pars.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    pars.engine.dispose()
+    assert _verify(monkeypatch, pars, small_fs) == 0
