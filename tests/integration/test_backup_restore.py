@@ -154,3 +154,16 @@ def test_restore_refuses_a_missing_backup(
     assert run_cli(monkeypatch, "restore", str(env / "nothing")) == 2
     assert "no backup" in capsys.readouterr().err
     assert not (env / "pars.db").exists()
+
+
+def test_backup_without_pg_dump_says_what_is_missing(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pars.cli import backup as cli_backup
+
+    monkeypatch.setattr(cli_backup.shutil, "which", lambda name: None)
+    monkeypatch.setattr(cli_backup.glob, "glob", lambda pattern: [])
+    _use(monkeypatch, "postgresql+psycopg://pars@127.0.0.1:1/pars", env)
+    assert run_cli(monkeypatch, "backup", str(env / "out.dump")) == 2
+    assert "pg_dump not found" in capsys.readouterr().err
+    assert not (env / "out.dump").exists()
