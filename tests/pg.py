@@ -39,9 +39,21 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def pg_ctl(data: Path, action: str, opts: str = "", log: Path | None = None) -> None:
+    """pg_ctl ACTION on the cluster in `data` ("stop" is fast: sessions are cut)."""
+    cmd = [_bin("pg_ctl"), "-D", str(data), "-w"]
+    if opts:
+        cmd += ["-o", opts]
+    if log:
+        cmd += ["-l", str(log)]
+    cmd += ["-m", "fast", "stop"] if action == "stop" else [action]
+    subprocess.run(_as_postgres(cmd), check=True, capture_output=True)
+
+
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a cluster on a free port; yield its admin URL; stop and delete it afterwards."""
+def throwaway_cluster(info: dict[str, object] | None = None) -> Iterator[str]:
+    """Start a cluster on a free port; yield its admin URL; stop and delete it afterwards.
+    `info`, if given, receives the cluster's "data" and "log" paths and "opts", for pg_ctl."""
     root = Path(tempfile.mkdtemp(prefix="pars-pg-"))
     data = root / "data"
     data.mkdir()
@@ -77,6 +89,8 @@ def throwaway_cluster() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    if info is not None:
+        info.update({"data": data, "log": root / "log", "opts": opts})
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:

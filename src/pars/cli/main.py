@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pars.audit.checkpoint import Signer
 from pars.cli import audit as cli_audit
+from pars.cli import backup as cli_backup
 from pars.cli import identity as cli_identity
 from pars.cli import lifecycle as cli_lifecycle
 from pars.cli import nats as cli_nats
@@ -333,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_identity.register(sub)
     cli_nats.register(sub)
     cli_lifecycle.register(sub)
+    cli_backup.register(sub)
     return p
 
 

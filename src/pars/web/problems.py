@@ -120,6 +120,13 @@ def input_errors(exc: InvalidInput) -> list[dict[str, str]]:
 _NOT_IN_POINTERS = frozenset({"function-after[_single_line()]", *ADDRESS_FORMS})
 
 
+def _disk_full(orig: object) -> bool:
+    """SQLite's SQLITE_FULL (13) or PostgreSQL's disk_full (53100)."""
+    return (
+        getattr(orig, "sqlite_errorcode", None) == 13 or getattr(orig, "sqlstate", None) == "53100"
+    )
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     out = []
     for e in exc.errors(include_input=False, include_url=False):
@@ -202,18 +209,40 @@ def install(app: FastAPI) -> None:
             resp.headers["Allow"] = ", ".join(allowed_methods(request))
         return resp
 
-    @app.exception_handler(sqlalchemy.exc.OperationalError)
-    async def _db(request: Request, exc: sqlalchemy.exc.OperationalError) -> Response:
-        log.error("database unavailable", error=type(exc.orig).__name__)
+    async def _db(request: Request, exc: Exception) -> Response:
+        # The database is down, restarting, cut off, busy past the timeout, or out of space: the
+        # transaction did not commit, so nothing changed. 503 (507 when the disk is full), with
+        # Retry-After, never 500, so clients and load balancers retry instead of giving up.
+        orig = getattr(exc, "orig", None)
+        log.error("database unavailable", error=type(orig or exc).__name__)
+        if _disk_full(orig):
+            resp = problem(
+                request,
+                507,
+                "insufficient-storage",
+                "Insufficient storage",
+                "the database is out of space; nothing was saved; retry after space is freed",
+            )
+            resp.headers["Retry-After"] = "30"
+            return resp
         resp = problem(
             request,
             503,
             "unavailable",
             "Service unavailable",
-            "the database is busy or unreachable; retry shortly",
+            "the database is busy or unreachable; nothing was saved; retry shortly",
         )
         resp.headers["Retry-After"] = "2"
         return resp
+
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _db)
+    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _db)
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _dbapi(request: Request, exc: sqlalchemy.exc.DBAPIError) -> Response:
+        if exc.connection_invalidated:
+            return await _db(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
