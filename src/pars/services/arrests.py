@@ -34,6 +34,7 @@ from pars.services.inputs import (
     SummonsReleaseIn,
 )
 from pars.services.intake import charge_spec, intake, intake_patch
+from pars.services.lifecycle.recalls import send_recalls
 from pars.services.lifecycle.withhold import on_closed, on_corrected
 from pars.services.visibility import ensure_visible
 from pars.store.uow import AuditEntry, SqlUnitOfWork
@@ -381,6 +382,7 @@ def correct(pars: Pars, who: Principal, arrest_id: str, data: CorrectionIn) -> A
         _check_birth_before_arrest(pars, arrest, changes)
         arrest.correct(changes, protected, data.reason, who.username, pars.clock.now())
         on_corrected(pars, uow, arrest, pars.clock.now())  # queued copies: the corrected one
+        send_recalls(pars, uow, arrest, "corrected", pars.clock.now())
 
     return _run(pars, who, Step.CORRECT, arrest_id, "record:corrected", change)
 
@@ -408,6 +410,7 @@ def seal(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arre
     def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
         arrest.seal(data.order, who.username, pars.clock.now())
         on_closed(uow, arrest, pars.clock.now())  # queued copies die with the record
+        send_recalls(pars, uow, arrest, "sealed", pars.clock.now())  # and every recipient hears
 
     return _run(pars, who, Step.SEAL, arrest_id, "record:sealed", change)
 
@@ -416,5 +419,6 @@ def expunge(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> A
     def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
         arrest.expunge(data.order, who.username, pars.clock.now())
         on_closed(uow, arrest, pars.clock.now())  # queued copies die with the record
+        send_recalls(pars, uow, arrest, "expunged", pars.clock.now())  # and every recipient hears
 
     return _run(pars, who, Step.EXPUNGE, arrest_id, "record:expunged", change)

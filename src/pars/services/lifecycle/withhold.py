@@ -25,6 +25,7 @@ from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
 from pars.sharing.projection import project_record
+from pars.store.relay import RECALL_EVENT
 from pars.store.tables import arrests, deliveries
 from pars.store.uow import SqlUnitOfWork
 
@@ -50,7 +51,7 @@ def on_closed(uow: SqlUnitOfWork, arrest: Arrest, now: datetime) -> int:
     """Withhold every queued copy of a just sealed or expunged `arrest` and destroy the stored
     payloads of its delivered items; returns how many queued items were withheld."""
     reason = f"record {arrest.state.value}"
-    mine = deliveries.c.subject == arrest.id
+    mine = sa.and_(deliveries.c.subject == arrest.id, deliveries.c.event_type != RECALL_EVENT)
     queued = uow.conn.execute(
         sa.select(
             deliveries.c.id,
@@ -84,7 +85,9 @@ def on_corrected(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, now: datetime) 
     were replaced. A copy the agreement no longer carries at all is withheld."""
     rows = uow.conn.execute(
         sa.select(deliveries).where(
-            deliveries.c.subject == arrest.id, deliveries.c.status == "queued"
+            deliveries.c.subject == arrest.id,
+            deliveries.c.status == "queued",
+            deliveries.c.event_type != RECALL_EVENT,
         )
     ).mappings()
     record = full_record(arrest)

@@ -1,0 +1,127 @@
+"""Issue 12 item 2: recall notices reach every partner that ever received the arrest, through
+its transport, even where its agreement has ended, and carry no personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from pars.domain.clock import FakeClock
+from pars.services import agreements as ag
+from pars.services import arrests as svc
+from pars.services import audit
+from pars.services.app import Pars, Principal
+from pars.services.audit_verify import verify
+from pars.services.delivery.feed import authenticate_partner, feed_page
+from pars.services.delivery.relay import relay_once, withhold_ended
+from pars.services.delivery.webhooks import deliver_webhooks
+from pars.services.inputs import ArrestIn, CourtOrderIn
+from tests.conftest import START, raw_rows, rows
+from tests.factories import active_agreement, arrest_body
+from tests.integration.test_webhooks import Receiver, receiver  # noqa: F401 (a fixture)
+
+OFFICER = Principal("officer1", "officer")
+CLERK = Principal("clerk1", "clerk")
+ORDER = CourtOrderIn(order="CP-51-MD-0001234-2026")
+CANARIES = ("Doe", "John", "1990-04-02", "Market", "123-45-6789")
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "webhook_timeout_seconds": 0.5,
+        "webhook_max_attempts": 5,
+        "webhook_allowlist": "127.0.0.1",
+    }
+
+
+def _submit(pars: Pars) -> svc.Arrest:
+    return svc.create_arrest(pars, OFFICER, ArrestIn.model_validate(arrest_body()), submit=True)
+
+
+def _recall_sent(pars: Pars) -> list[dict[str, Any]]:
+    return [a for a in rows(pars, "audit_log") if a["action"] == "recall:sent"]
+
+
+def test_an_ended_feed_partner_gets_the_recall_after_expungement(
+    pars: Pars, clock: FakeClock, backend: str
+) -> None:
+    _, key = ag.add_partner(pars, "PSP", "state_repository")
+    partner = authenticate_partner(pars, key)
+    active_agreement(pars, "PSP", ends_at=START + timedelta(days=1))
+    arrest = _submit(pars)
+    relay_once(pars)
+    first = feed_page(pars, partner, 0, 100)
+    assert [e["subject"] for e in first["items"]] == [arrest.id]
+    receipt = first["items"][0]["parslogindex"]
+
+    clock.advance(timedelta(days=2))  # the agreement has ended
+    withhold_ended(pars)
+    svc.expunge(pars, CLERK, arrest.id, ORDER)
+    withhold_ended(pars)  # the sweep of ended agreements leaves the recall alone
+
+    page = feed_page(pars, partner, int(first["next_cursor"]), 100)
+    (notice,) = page["items"]
+    assert notice["type"] == "pars.record.recall" and notice["subject"] == arrest.id
+    assert notice["data"]["happened"] == "expunged" and notice["data"]["action"] == "destroy"
+    assert notice["data"]["otn"] == arrest.otn
+    assert notice["data"]["receipts"] == [receipt]
+    text = json.dumps(page)
+    for canary in CANARIES:
+        assert canary not in text
+    (sent,) = _recall_sent(pars)
+    assert sent["subject"] == partner["id"] and sent["record_id"] == arrest.id
+    assert sent["details"]["recall"] == notice["data"]["recall"]
+    audit.checkpoint(pars)
+    report = verify(pars)
+    assert report.ok, report.problems
+
+
+def test_a_partner_that_received_nothing_gets_no_recall(pars: Pars, backend: str) -> None:
+    ag.add_partner(pars, "PSP", "state_repository")
+    active_agreement(pars, "PSP", event_types=["pars.custody.changed"])
+    arrest = _submit(pars)
+    relay_once(pars)
+    svc.seal(pars, CLERK, arrest.id, ORDER)
+    assert _recall_sent(pars) == []
+    assert [
+        d for d in raw_rows(pars, "deliveries") if d["event_type"] == "pars.record.recall"
+    ] == []
+
+
+def test_an_ended_webhook_partner_gets_the_recall_resent_until_acknowledged(
+    pars: Pars,
+    receiver: tuple[Receiver, str],  # noqa: F811
+    clock: FakeClock,
+    backend: str,
+) -> None:
+    rec, url = receiver
+    active_agreement(
+        pars,
+        "DA Case Management",
+        transport="webhook",
+        webhook_url=url,
+        ends_at=START + timedelta(days=1),
+    )
+    arrest = _submit(pars)
+    relay_once(pars)
+    assert deliver_webhooks(pars) == 1
+    clock.advance(timedelta(days=2))
+    svc.expunge(pars, CLERK, arrest.id, ORDER)
+    rec.script = [500]
+    assert deliver_webhooks(pars) == 1  # refused by the receiver: tried again later
+    clock.advance(timedelta(minutes=10))
+    assert deliver_webhooks(pars) == 1  # acknowledged (2xx)
+    assert deliver_webhooks(pars) == 0
+    recalls = [json.loads(r["body"]) for r in rec.received[1:]]
+    assert [r["type"] for r in recalls] == ["pars.record.recall"] * 2
+    assert recalls[0]["id"] == recalls[1]["id"]
+    assert [r["action"] for r in rec.received[1:]] == [500, 200]
+    for canary in CANARIES:
+        assert all(canary.encode() not in r["body"] for r in rec.received[1:])
+    (row,) = [d for d in raw_rows(pars, "deliveries") if d["event_type"] == "pars.record.recall"]
+    assert row["status"] == "delivered" and row["attempts"] == 1
+    assert len(_recall_sent(pars)) == 1
