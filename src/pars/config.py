@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         "the court by default); each such read is audited, other roles get 404 as for an "
         "unknown id.",
     )
+    recall_attestation_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a partner has to attest that it carried out a recall notice "
+        "(destroyed, restricted or replaced its copies); unattested after that, it is overdue.",
+    )
     arraignment_deadline_hours: int = Field(
         default=48,
         ge=1,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pars.domain.clock import FakeClock
+from pars.domain.errors import Conflict, NotFound
 from pars.services import agreements as ag
 from pars.services import arrests as svc
 from pars.services import audit
@@ -19,6 +20,7 @@ from pars.services.delivery.feed import authenticate_partner, feed_page
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import deliver_webhooks
 from pars.services.inputs import ArrestIn, CourtOrderIn
+from pars.services.lifecycle.attest import attest, partner_recalls
 from tests.conftest import START, raw_rows, rows
 from tests.factories import active_agreement, arrest_body
 from tests.integration.test_webhooks import Receiver, receiver  # noqa: F401 (a fixture)
@@ -125,3 +127,64 @@ def test_an_ended_webhook_partner_gets_the_recall_resent_until_acknowledged(
     (row,) = [d for d in raw_rows(pars, "deliveries") if d["event_type"] == "pars.record.recall"]
     assert row["status"] == "delivered" and row["attempts"] == 1
     assert len(_recall_sent(pars)) == 1
+
+
+def _expunged_after_feed(pars: Pars, clock: FakeClock) -> tuple[dict[str, Any], str, str]:
+    """A partner that read an arrest from its feed, then the arrest expunged: the partner, its
+    key and the recall id."""
+    _, key = ag.add_partner(pars, "PSP", "state_repository")
+    partner = authenticate_partner(pars, key)
+    active_agreement(pars, "PSP")
+    arrest = _submit(pars)
+    relay_once(pars)
+    feed_page(pars, partner, 0, 100)
+    svc.expunge(pars, CLERK, arrest.id, ORDER)
+    (sent,) = _recall_sent(pars)
+    return partner, key, str(sent["details"]["recall"])
+
+
+PO = Principal("privacy_officer1", "privacy_officer")
+
+
+def test_a_recall_is_sent_then_acknowledged_then_attested(
+    pars: Pars, clock: FakeClock, backend: str
+) -> None:
+    partner, _, recall = _expunged_after_feed(pars, clock)
+    (row,) = partner_recalls(pars, PO, partner["id"])
+    assert (row["id"], row["state"], row["action"]) == (recall, "sent", "destroy")
+    feed_page(pars, partner, 0, 100)  # the feed serves it: acknowledged
+    assert partner_recalls(pars, PO, partner["id"])[0]["state"] == "acknowledged"
+    when = clock.now() - timedelta(hours=1)
+    attest(pars, partner, recall, when, "Records Unit, Sgt. Ames", "destroyed")
+    (row,) = partner_recalls(pars, PO, None)
+    assert row["state"] == "attested" and row["attested_by"] == "Records Unit, Sgt. Ames"
+    assert row["attested_at"] == when.isoformat()
+    (entry,) = [a for a in rows(pars, "audit_log") if a["action"] == "recall:attested"]
+    assert entry["subject"] == partner["id"] and entry["details"]["done"] == "destroyed"
+    with pytest.raises(Conflict):
+        attest(pars, partner, recall, when, "again", "destroyed")
+    audit.checkpoint(pars)
+    report = verify(pars)
+    assert report.ok, report.problems
+
+
+def test_an_unattested_recall_becomes_overdue_at_the_deadline(
+    pars: Pars, clock: FakeClock, backend: str
+) -> None:
+    partner, _, recall = _expunged_after_feed(pars, clock)
+    days = pars.settings.recall_attestation_days
+    clock.advance(timedelta(days=days) - timedelta(seconds=1))
+    assert partner_recalls(pars, PO, partner["id"])[0]["state"] == "sent"
+    clock.advance(timedelta(seconds=1))
+    assert partner_recalls(pars, PO, partner["id"])[0]["state"] == "overdue"
+    attest(pars, partner, recall, clock.now(), "Records Unit", "destroyed")
+    assert partner_recalls(pars, PO, partner["id"])[0]["state"] == "attested"
+
+
+def test_another_partner_cannot_attest_a_recall(pars: Pars, clock: FakeClock) -> None:
+    _, _, recall = _expunged_after_feed(pars, clock)
+    _, other_key = ag.add_partner(pars, "ICE", "federal")
+    other = authenticate_partner(pars, other_key)
+    with pytest.raises(NotFound):
+        attest(pars, other, recall, clock.now(), "someone", "destroyed")
+    assert not [a for a in rows(pars, "audit_log") if a["action"] == "recall:attested"]
