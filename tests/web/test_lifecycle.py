@@ -4,6 +4,7 @@ sealed records are read only by the roles the setting names."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -52,7 +53,12 @@ def _feed_bytes(api: Api, psp: dict[str, Any], after: str = "0") -> bytes:
 
 
 def _deliveries_of(api: Api, arrest_id: str) -> list[dict[str, Any]]:
-    return [d for d in raw_rows(api.pars, "deliveries") if d["subject"] == arrest_id]
+    """The arrest's deliveries, recall notices (identifiers only) left out."""
+    return [
+        d
+        for d in raw_rows(api.pars, "deliveries")
+        if d["subject"] == arrest_id and d["event_type"] != "pars.record.recall"
+    ]
 
 
 @pytest.mark.parametrize("close", [svc.seal, svc.expunge])
@@ -93,7 +99,10 @@ def test_a_delivered_copy_is_not_served_again_after_sealing(
     svc.seal(api.pars, CLERK, arrest["id"], ORDER)
     # A re-read from the start (at-least-once delivery) serves nothing of it again.
     again = _feed_bytes(api, psp)
-    assert b"Doe" not in again and arrest["id"].encode() not in again
+    assert b"Doe" not in again
+    # Only the recall notice (identifiers only) is there, not the delivered event again.
+    types = [e["type"] for e in json.loads(again)["items"]]
+    assert types == ["pars.record.recall"]
     (row,) = _deliveries_of(api, arrest["id"])
     assert row["status"] == "delivered" and row["payload"] is None
 
@@ -206,3 +215,28 @@ def test_an_unknown_role_in_the_setting_is_refused() -> None:
 
     with pytest.raises(ValueError, match="sheriff"):
         Settings(sealed_read_roles="clerk,sheriff")
+
+
+def test_attestation_over_http(api: Api, psp: dict[str, Any], backend: str) -> None:
+    _agreement(api)
+    arrest = _submit(api)
+    relay_once(api.pars)
+    _feed_bytes(api, psp)
+    svc.expunge(api.pars, CLERK, arrest["id"], ORDER)
+    recall = api.client.get("/api/v1/feed", params={"after": "0"}, headers=psp["headers"])
+    (notice,) = [e for e in recall.json()["items"] if e["type"] == "pars.record.recall"]
+    url = f"/api/v1/feed/recalls/{notice['data']['recall']}/attestation"
+    body = {"attested_at": "2026-11-20T15:00:00Z", "by": "Records Unit", "done": "destroyed"}
+    bad = api.client.post(url, json={**body, "done": "kept"}, headers=psp["headers"])
+    assert bad.status_code == 422 and bad.json()["errors"][0]["parameter"] == "done"
+    unknown = url.replace(notice["data"]["recall"], "00000000-0000-4000-8000-000000000000")
+    assert api.client.post(unknown, json=body, headers=psp["headers"]).status_code == 404
+    assert api.client.post(url, json=body).status_code == 401
+    r = api.client.post(url, json=body, headers=psp["headers"])
+    assert r.status_code == 201, r.text
+    assert api.client.post(url, json=body, headers=psp["headers"]).status_code == 409
+    listed = api.as_("privacy_officer").get(f"/api/v1/partners/{psp['id']}/recalls").json()
+    assert [(x["state"], x["attested_by"]) for x in listed["items"]] == [
+        ("attested", "Records Unit")
+    ]
+    assert api.as_("officer").get("/api/v1/partners/recalls").status_code == 403
