@@ -13,7 +13,7 @@ from pars.domain.clock import FakeClock
 from pars.domain.errors import Conflict, NotFound
 from pars.services import agreements as ag
 from pars.services import arrests as svc
-from pars.services import audit
+from pars.services import audit, transparency
 from pars.services.app import Pars, Principal
 from pars.services.audit_verify import verify
 from pars.services.delivery.feed import authenticate_partner, feed_page
@@ -188,3 +188,25 @@ def test_another_partner_cannot_attest_a_recall(pars: Pars, clock: FakeClock) ->
     with pytest.raises(NotFound):
         attest(pars, other, recall, clock.now(), "someone", "destroyed")
     assert not [a for a in rows(pars, "audit_log") if a["action"] == "recall:attested"]
+
+
+def test_transparency_counts_and_history_show_the_recalls(
+    pars: Pars, clock: FakeClock, backend: str
+) -> None:
+    partner, _, recall = _expunged_after_feed(pars, clock)
+    attest(pars, partner, recall, clock.now(), "Records Unit", "destroyed")
+    data = transparency.report(pars)
+    log = rows(pars, "audit_log")
+    (row,) = data["recalls"]
+    assert row["partner_id"] == partner["id"] and row["month"] == clock.now().strftime("%Y-%m")
+    sent = sum(a["action"] == "recall:sent" for a in log)
+    attested = sum(a["action"] == "recall:attested" for a in log)
+    # Counts below the small-count threshold are shown as such, never as the number.
+    assert row["recalls_sent"] == transparency.shown(sent) and sent == 1
+    assert row["recalls_attested"] == transparency.shown(attested) and attested == 1
+    text = json.dumps(data["recalls"]) + transparency.counts_csv(data)
+    assert recall not in text and "recalls_sent" in text
+    arrest_id = next(a["record_id"] for a in log if a["action"] == "recall:sent")
+    history = transparency.disclosure_history(pars, PO, arrest_id=arrest_id)
+    actions = [(i["action"], i["recall"]) for i in history["items"]]
+    assert ("recall:sent", recall) in actions and ("recall:attested", recall) in actions
