@@ -86,6 +86,19 @@ class Settings(BaseSettings):
         "rule seals it (Pennsylvania: within 30 days of the disposition, 18 Pa.C.S. 9122.2; "
         "counsel must confirm).",
     )
+    sealed_read_roles: str = Field(
+        default="clerk,magistrate",
+        description="Comma-separated staff roles that may read a sealed record (the clerk and "
+        "the court by default); each such read is audited, other roles get 404 as for an "
+        "unknown id.",
+    )
+    recall_attestation_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a partner has to attest that it carried out a recall notice "
+        "(destroyed, restricted or replaced its copies); unattested after that, it is overdue.",
+    )
     arraignment_deadline_hours: int = Field(
         default=48,
         ge=1,
@@ -243,6 +256,20 @@ class Settings(BaseSettings):
 
         Allowlist.parse(v)  # ValueError names the entry that is neither a host nor a CIDR
         return v
+
+    @field_validator("sealed_read_roles")
+    @classmethod
+    def _sealed_roles(cls, v: str) -> str:
+        from pars.domain.roles import Role
+
+        for name in (r.strip() for r in v.split(",")):
+            if name and name not in {r.value for r in Role}:
+                raise ValueError(f"unknown role {name!r} in sealed_read_roles")
+        return v
+
+    @property
+    def sealed_readers(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.sealed_read_roles.split(",") if r.strip())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,7 +14,7 @@ from pars.crypto import KeyRing
 from pars.domain.clock import FakeClock
 from pars.services.app import Pars
 from pars.services.delivery.loop import relay_forever
-from pars.services.lifecycle import run, run_if_due
+from pars.services.lifecycle.limited_access import run, run_if_due
 from pars.store.tables import metadata
 from tests.conftest import AUDIT_SIGNING_KEY, KEYS, Api, rows
 from tests.factories import approve_all, arrest_body

@@ -45,7 +45,13 @@ PUBLIC = {
 }
 # The public report is the one answer that may be cached: it holds no personal data.
 CACHEABLE = {"/api/v1/transparency", "/transparency"}
-PARTNER = {"/api/v1/feed", "/api/v1/feed/stream", "/api/v1/lookup", "/api/v1/feed/receipts/{index}"}
+PARTNER = {
+    "/api/v1/feed",
+    "/api/v1/feed/stream",
+    "/api/v1/lookup",
+    "/api/v1/feed/receipts/{index}",
+    "/api/v1/feed/recalls/{recall_id}/attestation",
+}
 _PARAM = re.compile(r"\{([^}]+)\}")
 
 

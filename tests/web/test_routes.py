@@ -25,7 +25,13 @@ PUBLIC |= {
 # while the token is unset (tests/web/test_metrics.py).
 OPERATORS = {"/metrics"}
 # Partner routes: authenticated by a partner API key; data only through the projection.
-PARTNER = {"/api/v1/feed", "/api/v1/feed/stream", "/api/v1/lookup", "/api/v1/feed/receipts/{index}"}
+PARTNER = {
+    "/api/v1/feed",
+    "/api/v1/feed/stream",
+    "/api/v1/lookup",
+    "/api/v1/feed/receipts/{index}",
+    "/api/v1/feed/recalls/{recall_id}/attestation",
+}
 STAFF_PREFIXES = (
     "/api/v1/arrests",
     "/api/v1/charges",

@@ -28,7 +28,7 @@ def _line(row: dict[str, Any]) -> str:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from pars.services.lifecycle import eligible
+    from pars.services.lifecycle.limited_access import eligible
 
     pars = load_app()
     now = pars.clock.now()
@@ -51,7 +51,7 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pars.services.lifecycle import run
+    from pars.services.lifecycle.limited_access import run
 
     if args.dry_run:
         return _dry_run(args)

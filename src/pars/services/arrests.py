@@ -17,7 +17,7 @@ from pars.domain.charging import ChargeAction, ChargeDecision
 from pars.domain.errors import DomainError, FieldError, InvalidInput, NotFound
 from pars.domain.identifiers import DocketNumber, otn_from_sequence
 from pars.domain.pretrial import AddressCheck, PretrialInterview
-from pars.domain.roles import Role, Step
+from pars.domain.roles import Step
 from pars.services.app import Pars, Principal
 from pars.services.auth import require
 from pars.services.identity import on_arrest_entered, sync_arrest
@@ -34,6 +34,9 @@ from pars.services.inputs import (
     SummonsReleaseIn,
 )
 from pars.services.intake import charge_spec, intake, intake_patch
+from pars.services.lifecycle.recalls import send_recalls
+from pars.services.lifecycle.withhold import on_closed, on_corrected
+from pars.services.visibility import ensure_visible
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -72,13 +75,6 @@ def _audited(pars: Pars, who: Principal, action: str, subject: str | None) -> It
             )
         )
         raise
-
-
-def ensure_visible(arrest: Arrest, who: Principal) -> None:
-    """Drafts exist for their author only (and the author's supervisor)."""
-    if arrest.submitted or arrest.created_by == who.username or who.role == Role.SUPERVISOR:
-        return
-    raise NotFound("no such arrest")
 
 
 # One answer for an id that names no arrest and for someone else's draft (which, for this
@@ -385,6 +381,8 @@ def correct(pars: Pars, who: Principal, arrest_id: str, data: CorrectionIn) -> A
                 raise InvalidInput.one(f"/changes/co_defendants/{i}", _NO_CO_DEFENDANT)
         _check_birth_before_arrest(pars, arrest, changes)
         arrest.correct(changes, protected, data.reason, who.username, pars.clock.now())
+        on_corrected(pars, uow, arrest, pars.clock.now())  # queued copies: the corrected one
+        send_recalls(pars, uow, arrest, "corrected", pars.clock.now())
 
     return _run(pars, who, Step.CORRECT, arrest_id, "record:corrected", change)
 
@@ -409,22 +407,18 @@ def _check_birth_before_arrest(pars: Pars, arrest: Arrest, changes: dict[str, An
 
 
 def seal(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arrest:
-    return _run(
-        pars,
-        who,
-        Step.SEAL,
-        arrest_id,
-        "record:sealed",
-        lambda uow, a: a.seal(data.order, who.username, pars.clock.now()),
-    )
+    def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
+        arrest.seal(data.order, who.username, pars.clock.now())
+        on_closed(uow, arrest, pars.clock.now())  # queued copies die with the record
+        send_recalls(pars, uow, arrest, "sealed", pars.clock.now())  # and every recipient hears
+
+    return _run(pars, who, Step.SEAL, arrest_id, "record:sealed", change)
 
 
 def expunge(pars: Pars, who: Principal, arrest_id: str, data: CourtOrderIn) -> Arrest:
-    return _run(
-        pars,
-        who,
-        Step.EXPUNGE,
-        arrest_id,
-        "record:expunged",
-        lambda uow, a: a.expunge(data.order, who.username, pars.clock.now()),
-    )
+    def change(uow: SqlUnitOfWork, arrest: Arrest) -> None:
+        arrest.expunge(data.order, who.username, pars.clock.now())
+        on_closed(uow, arrest, pars.clock.now())  # queued copies die with the record
+        send_recalls(pars, uow, arrest, "expunged", pars.clock.now())  # and every recipient hears
+
+    return _run(pars, who, Step.EXPUNGE, arrest_id, "record:expunged", change)

@@ -10,9 +10,9 @@ from pars.domain.errors import Conflict
 from pars.domain.roles import Step
 from pars.reports.complaint import Complaint, build_complaint, render_pdf
 from pars.services.app import Pars, Principal
-from pars.services.arrests import ensure_visible
 from pars.services.auth import require
 from pars.services.views import render
+from pars.services.visibility import ensure_visible
 from pars.store.uow import AuditEntry
 
 __all__ = ["COMPLAINT_STATES", "ComplaintPdf", "complaint_pdf", "complaint_preview"]

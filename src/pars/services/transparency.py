@@ -171,6 +171,21 @@ def _withheld(
     return sorted(out, key=lambda d: (d["partner"], d["month"]))
 
 
+def _recalls(rows: list[Any], partners: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per partner and month: recall notices sent and attested (no identifiers)."""
+    totals: dict[tuple[str | None, str], dict[str, int]] = defaultdict(
+        lambda: {"sent": 0, "attested": 0}
+    )
+    for r in rows:
+        totals[(r.subject, r.at.strftime("%Y-%m"))][r.action.removeprefix("recall:")] += 1
+    out = [
+        {**_partner(partners, pid), "month": month, "recalls_sent": shown(n["sent"]),
+         "recalls_attested": shown(n["attested"])}
+        for (pid, month), n in totals.items()
+    ]  # fmt: skip
+    return sorted(out, key=lambda d: (d["partner"], d["month"]))
+
+
 # -- the log's public side --------------------------------------------------------------------
 
 
@@ -216,6 +231,7 @@ def report(pars: Pars) -> dict[str, Any]:
         owner_of = {str(row["id"]): str(row["partner_id"]) for row in versions}
         disclosures = _disclosures(store.disclosure_counts(conn), partners)
         withheld = _withheld(store.withheld_rows(conn), partners, owner_of)
+        recalls = _recalls(store.recall_entries(conn), partners)
     warnings = [
         {
             "agreement_id": a["id"],
@@ -238,6 +254,7 @@ def report(pars: Pars) -> dict[str, Any]:
         "agreements": agreements,
         "disclosures": disclosures,
         "withheld": withheld,
+        "recalls": recalls,
         "log": _log(pars),
     }
 
@@ -269,6 +286,13 @@ def counts_csv(data: dict[str, Any]) -> str:
             for v in ("withheld", w["partner_id"], w["partner"], w["partner_class"], w["month"],
                       "", w["withheld"])
         )  # fmt: skip
+    for r in data.get("recalls", []):
+        for measure in ("recalls_sent", "recalls_attested"):
+            writer.writerow(
+                _cell(v)
+                for v in (measure, r["partner_id"], r["partner"], r["partner_class"], r["month"],
+                          "", r[measure])
+            )  # fmt: skip
     return out.getvalue()
 
 
@@ -293,6 +317,7 @@ def _history_item(row: Any, partners: Mapping[str, dict[str, Any]]) -> dict[str,
         "event_id": details.get("event"),
         "attempt": details.get("attempt"),
         "lookup_by": details.get("by") if lookup else None,
+        "recall": details.get("recall") if row.action.startswith("recall:") else None,
         "purpose": details.get("purpose") if lookup else None,
     }
 

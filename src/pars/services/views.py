@@ -11,8 +11,9 @@ from pars.domain.charging import Charge
 from pars.domain.errors import NotFound
 from pars.domain.roles import READ_PROTECTED, READ_VICTIM_WITNESS, STEP_ROLES, Role, Step
 from pars.services.app import Pars, Principal
-from pars.services.arrests import ensure_visible
 from pars.services.auth import require
+from pars.services.lifecycle.access import ensure_sealed_readable, sealed_hidden
+from pars.services.visibility import ensure_visible
 from pars.store.arrests import ArrestFilter
 from pars.store.uow import AuditEntry
 
@@ -139,6 +140,7 @@ def get_arrest(pars: Pars, who: Principal, arrest_id: str) -> dict[str, Any]:
     with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
     ensure_visible(arrest, who)
+    ensure_sealed_readable(pars, arrest, who)
     _read_audit(pars, who, "arrest:read", arrest_id, {"version": arrest.version})
     return render(arrest, who)
 
@@ -161,7 +163,8 @@ def list_arrests(
         page = uow.arrests.search(f, limit, cursor)
     if audit:
         _read_audit(pars, who, "arrest:listed", None, {"count": len(page.items)})
-    return {"items": [render(a, who) for a in page.items], "next_cursor": page.next_cursor}
+    items = [render(a, who) for a in page.items if not sealed_hidden(pars, a, who)]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, Any]]:
@@ -169,6 +172,8 @@ def list_versions(pars: Pars, who: Principal, arrest_id: str) -> list[dict[str, 
     with pars.reader() as uow:
         arrest = uow.arrests.get(arrest_id, lock=False)
         ensure_visible(arrest, who)
+        if sealed_hidden(pars, arrest, who):
+            raise NotFound("no such arrest")
         if arrest.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
             return []
         rows = uow.arrests.versions(arrest_id)
@@ -189,6 +194,8 @@ def get_version(pars: Pars, who: Principal, arrest_id: str, version: int) -> dic
     with pars.reader() as uow:
         current = uow.arrests.get(arrest_id, lock=False)
         ensure_visible(current, who)
+        if sealed_hidden(pars, current, who):
+            raise NotFound("no such arrest")
         if current.state in (ArrestState.SEALED, ArrestState.EXPUNGED):
             raise NotFound(f"this arrest is {current.state.value}; its versions are closed")
         v = uow.arrests.version(arrest_id, version)

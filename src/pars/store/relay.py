@@ -19,7 +19,11 @@ import sqlalchemy as sa
 
 from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
-__all__ = ["DeliveryRepository"]
+__all__ = ["RECALL_EVENT", "DeliveryRepository"]
+
+# A recall notice (services/lifecycle/recalls.py) goes even where the agreement has ended: it
+# discloses nothing new, so no sweep of an ended agreement withholds it.
+RECALL_EVENT = "pars.record.recall"
 
 _RELAY = "outbox"
 
@@ -136,6 +140,7 @@ class DeliveryRepository:
             deliveries.c.status == "queued",
             deliveries.c.agreement_id == agreement_id,
             deliveries.c.agreement_version == version,
+            deliveries.c.event_type != RECALL_EVENT,
         )
         gone = {"payload": None, "withheld_at": now, "withheld_reason": reason[:120]}
         held = self._conn.execute(

@@ -70,6 +70,19 @@ def withheld_rows(conn: sa.Connection) -> list[Any]:
     return list(conn.execute(q).all())
 
 
+# Recall notices and their attestations (services/lifecycle): in a record's history, and
+# counted per partner and month in the report.
+RECALLS = ("recall:sent", "recall:attested")
+
+
+def recall_entries(conn: sa.Connection) -> list[Any]:
+    """Every recall entry: (at, action, subject = partner id)."""
+    q = sa.select(audit_log.c.at, audit_log.c.action, audit_log.c.subject).where(
+        audit_log.c.action.in_(RECALLS)
+    )
+    return list(conn.execute(q).all())
+
+
 def stop_events(conn: sa.Connection) -> list[Any]:
     """Every successful suspension or revocation: (agreement id, at), oldest first."""
     q = (
@@ -154,7 +167,7 @@ def entries_for_records(conn: sa.Connection, record_ids: Iterable[str]) -> list[
             )
             .where(
                 audit_log.c.record_id.in_(ids[start : start + 400]),
-                audit_log.c.action.in_(DISCLOSED),
+                audit_log.c.action.in_((*DISCLOSED, *RECALLS)),
             )
             .order_by(audit_log.c.leaf_index)
         )

@@ -13,6 +13,7 @@ from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.delivery.in_force import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
+from pars.store.relay import RECALL_EVENT
 
 __all__ = ["Partner", "authenticate_partner", "feed_page"]
 
@@ -55,7 +56,8 @@ def serve(
             if key not in agreements:
                 agreements[key] = uow.sharing.get(*key)
             agreement = agreements[key]
-            reason = in_force_reason(agreement, pars, now)
+            recall = row["event_type"] == RECALL_EVENT  # goes whatever the agreement's term
+            reason = None if recall else in_force_reason(agreement, pars, now)
             again = row["status"] == "delivered"  # a re-read from an older cursor
             if reason is not None or agreement is None or row["payload"] is None:
                 if not again:  # an item that left once is never counted as withheld
@@ -63,7 +65,8 @@ def serve(
                 continue
             payload = dict(row["payload"])
             # The policy may have tightened since the item was queued: filter again.
-            payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+            if not recall:
+                payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
             # Write-ahead: the disclosure is on the log in this transaction, before it leaves.
             # Served again, it leaves again: a disclosure, but not a new item.
             entry, salt = disclosure(

@@ -26,6 +26,7 @@ __all__ = ["IDENTIFIERS", "lookup"]
 
 IDENTIFIERS = ("otn", "docket", "state_id")
 _WINDOW = timedelta(minutes=1)
+_NOT_ANSWERED = (ArrestState.DRAFT, ArrestState.SEALED, ArrestState.EXPUNGED)
 _MAX_RESULTS = 50  # a person's arrests by state ID; never a bulk export
 
 
@@ -106,8 +107,8 @@ def lookup(pars: Pars, partner: Partner, kind: str, value: str, purpose: str) ->
         results = []
         salts = []
         for arrest in arrests:
-            if arrest.state is ArrestState.DRAFT:
-                continue
+            if arrest.state in _NOT_ANSWERED:
+                continue  # a sealed or expunged record is answered as one that does not exist
             data = project_record(agreement, full_record(arrest), now, pars.policy)
             if data is not None:
                 # Write-ahead: each record answered is a disclosure on the log before it leaves.

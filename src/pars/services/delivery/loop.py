@@ -24,7 +24,7 @@ from pars.services.delivery.lanes import Lanes
 from pars.services.delivery.nats import nats_lanes
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import webhook_lanes
-from pars.services.lifecycle import run_if_due
+from pars.services.lifecycle.limited_access import run_if_due
 from pars.store.lease import Lease, lease_for
 
 __all__ = ["relay_forever"]

@@ -18,6 +18,7 @@ from pars.services.delivery.disclosure import disclosure, partner_actor, with_re
 from pars.services.delivery.in_force import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
+from pars.store.relay import RECALL_EVENT
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = [
@@ -106,7 +107,9 @@ def prepare_round(
     out = []
     for item, agreement, partner, payload, position, salt in ready:
         sent = with_receipt(payload, leaves[position], salt)
-        left = (agreement.ends_at - now).total_seconds()
+        # A recall is not bounded by the agreement's term (it discloses nothing new).
+        recall = item["event_type"] == RECALL_EVENT
+        left = float("inf") if recall else (agreement.ends_at - now).total_seconds()
         out.append((item, Prepared(agreement, partner, sent, now, left)))
     return out, broken
 
@@ -121,14 +124,16 @@ def _prepare_one(
 ) -> tuple[Agreement, dict[str, Any], dict[str, Any], bytes] | None:
     agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
     partner = uow.sharing.partner(item["partner_id"]) or {}
-    reason = in_force_reason(agreement, pars, now)
+    recall = item["event_type"] == RECALL_EVENT  # goes whatever the agreement's term
+    reason = None if recall else in_force_reason(agreement, pars, now)
     if reason is None and agreement is not None:
         reason = refuse(agreement, partner)
     if reason is not None or agreement is None:
         stop(uow, item, reason or "agreement missing", now)
         return None
     payload = dict(item["payload"])
-    payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+    if not recall:  # a recall notice carries no record data
+        payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
     # Write-ahead: every try sends the data again, so every try is a disclosure on the log
     # before the data leaves (the first as `delivered`, later ones as `redelivered`).
     entry, salt = disclosure(

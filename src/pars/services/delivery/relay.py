@@ -22,6 +22,7 @@ from pars.logs import error_name
 from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.delivery.in_force import in_force_reason
+from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
 from pars.sharing.projection import Event, project
@@ -78,7 +79,10 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
         # The arrests of the whole batch, each at its event's version, in one query.
         arrests = uow.arrests.at_versions([(r["subject"], r["arrest_version"]) for r in covered])
         out = _Batch(uow, now, isolate)
+        closed = closed_subjects(uow.conn, (r["subject"] for r in covered))
         for row in rows:
+            if row["subject"] in closed and row["type"] not in LIFECYCLE_EVENTS:
+                continue  # committed before the record was sealed or expunged: never sent
             versions: dict[str, list[Agreement]] = {}
             for a in agreements:
                 if row["type"] in a.event_types:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from pars.domain.errors import InvalidInput, Unauthenticated
@@ -17,6 +18,9 @@ from pars.services import audit
 from pars.services.app import Pars
 from pars.services.delivery.feed import Partner, authenticate_partner, feed_page, serve
 from pars.services.delivery.lookup import lookup
+from pars.services.input_text import Line100
+from pars.services.inputs import Instant, RecordId
+from pars.services.lifecycle.attest import attest
 from pars.web.deps import audit_unauthenticated, get_pars
 from pars.web.routing import CheckedRoute
 
@@ -152,6 +156,26 @@ async def stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+class AttestationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    attested_at: Instant = Field(description="when the partner carried out the recall")
+    by: Line100 = Field(description="who on the partner's side attests (name or role)")
+    done: Literal["destroyed", "restricted", "replaced"]
+
+
+@router.post("/recalls/{recall_id}/attestation", status_code=201)
+def attestation(
+    recall_id: RecordId,
+    body: AttestationIn,
+    pars: PARS,
+    partner: Annotated[Partner, Depends(_partner)],
+) -> dict[str, Any]:
+    """The partner attests that it destroyed, restricted or replaced its copies as a recall
+    notice asked: a `recall:attested` entry on the log. 404 for a recall not sent to it, 409
+    if already attested."""
+    return attest(pars, partner, recall_id, body.attested_at, body.by, body.done)
 
 
 @router.get("/receipts/{index}")

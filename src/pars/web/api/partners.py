@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from pars.services.agreements import READ_ROLES, list_partners, partner_deliveries, quarantined
 from pars.services.app import Pars, Principal
+from pars.services.lifecycle.attest import partner_recalls
 from pars.web.deps import allowed, get_pars
 from pars.web.routing import CheckedRoute
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1/partners", tags=["agreements"], route_class=C
 PARS = Annotated[Pars, Depends(get_pars)]
 Partners = Annotated[Principal, allowed(READ_ROLES, "read partners")]
 Deliveries = Annotated[Principal, allowed(READ_ROLES, "read deliveries")]
+Recalls = Annotated[Principal, allowed(READ_ROLES, "read recalls")]
 Quarantine = Annotated[Principal, allowed(READ_ROLES, "read quarantined deliveries")]
 
 
@@ -37,6 +39,18 @@ def deliveries(
     items whose retries stopped when the agreement did (sent once, so not withheld),
     `quarantined` those a transport could not process."""
     return {"items": partner_deliveries(pars, who, partner_id, status, limit)}
+
+
+@router.get("/recalls")
+def recalls_all(who: Recalls, pars: PARS) -> dict[str, Any]:
+    """Every recall notice, oldest first: sent, acknowledged, attested or overdue."""
+    return {"items": partner_recalls(pars, who, None)}
+
+
+@router.get("/{partner_id}/recalls")
+def recalls(partner_id: str, who: Recalls, pars: PARS) -> dict[str, Any]:
+    """One partner's recall notices, oldest first, each with its state."""
+    return {"items": partner_recalls(pars, who, partner_id)}
 
 
 @router.get("/quarantine")
