@@ -90,6 +90,10 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure(fmt: str = "json", level: str = "info") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -107,7 +111,9 @@ def configure(fmt: str = "json", level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # The stderr of the moment, not the one at configure time (which a test's capture, or
+        # a daemon's redirection, may have closed since).
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     handler = _Stderr()
