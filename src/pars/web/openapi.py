@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _iter_routes_with_context
 
 from pars.web import deps
 from pars.web.api import BODY_MODELS
@@ -279,6 +279,14 @@ _RESPONSES.update({("POST", f"{_ARRESTS}/{s}"): ("200", "Arrest") for s in _ARRE
 _RESPONSES.update({("POST", f"{_AGREEMENTS}/{s}"): ("200", "Agreement") for s in _AGREEMENT_STEPS})
 
 
+def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
+    """Every API route of `app` with its full path, those of included routers too (this
+    FastAPI keeps an included router as one entry of `app.routes`)."""
+    for route, context in _iter_routes_with_context(app.routes):
+        if isinstance(route, APIRoute):
+            yield (context.path if context is not None and context.path else route.path), route
+
+
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     for sub in dependant.dependencies:
         if sub.call is not None:
@@ -305,8 +313,8 @@ def _has_params(dependant: Dependant) -> tuple[bool, bool]:
     return path, query
 
 
-def statuses(route: APIRoute, method: str) -> set[int]:
-    """The error statuses `method` on `route` can answer."""
+def statuses(route: APIRoute, method: str, path: str) -> set[int]:
+    """The error statuses `method` on `route` (at `path`) can answer."""
     out: set[int] = set()
     scheme, roles = _security(route)
     if scheme is not None:
@@ -315,16 +323,16 @@ def statuses(route: APIRoute, method: str) -> set[int]:
         out.add(403)
     if (route.openapi_extra or {}).get("requestBody"):
         out |= {400, 413, 415, 422}
-    path, query = _has_params(route.dependant)
-    if path:
+    in_path, in_query = _has_params(route.dependant)
+    if in_path:
         out |= {404, 422}
-    if query:
+    if in_query:
         out.add(422)
-    if method == "POST" and path:
+    if method == "POST" and in_path:
         out.add(409)  # a workflow step in the wrong state, or a record changed meanwhile
-    if (method, route.path) not in _NO_DB:
+    if (method, path) not in _NO_DB:
         out.add(503)
-    return out | _EXTRA.get((method, route.path), set())
+    return out | _EXTRA.get((method, path), set())
 
 
 def _problem_response(status: int) -> dict[str, Any]:
@@ -363,12 +371,7 @@ def document(app: FastAPI) -> dict[str, Any]:
             "`pars partners add`.",
         },
     }
-    routes = {
-        (m, r.path): r
-        for r in app.routes
-        if isinstance(r, APIRoute) and r.include_in_schema
-        for m in r.methods
-    }
+    routes = {(m, path): r for path, r in api_routes(app) if r.include_in_schema for m in r.methods}
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
             responses = op.setdefault("responses", {})
@@ -388,7 +391,7 @@ def document(app: FastAPI) -> dict[str, Any]:
                 responses["200"]["content"][_A] = {"schema": {"$ref": _REF + "TransparencyReport"}}
             elif (method.upper(), path) == ("GET", "/api/v1/audit/checkpoint"):
                 responses["200"]["content"][_A] = {"schema": {"$ref": _REF + "Checkpoint"}}
-            for status in sorted(statuses(found, method.upper())):
+            for status in sorted(statuses(found, method.upper(), path)):
                 responses[str(status)] = _problem_response(status)
     return schema
 
