@@ -78,7 +78,7 @@ PROBLEM_ERROR_SCHEMA: dict[str, Any] = {
             "description": "RFC 6901 pointer into the body, e.g. /person/dob",
         },
         "parameter": {"type": "string", "description": "The parameter's name"},
-        "in": {"type": "string", "enum": ["query", "path", "header", "cookie", "body", "request"]},
+        "in": {"type": "string", "description": "query, path, header, cookie or body"},
         "detail": {"type": "string"},
     },
 }
