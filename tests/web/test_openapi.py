@@ -106,8 +106,8 @@ def _generate(doc: dict[str, Any], where: Path) -> Any:
     env = {**os.environ, "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     name = f"pars_client_{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
-        [str(exe), "generate", "--path", str(spec), "--output-path", str(where / name)]
-        + ["--meta", "none"],
+        [str(exe), "generate", "--path", str(spec), "--output-path", str(where / name), "--meta"]
+        + ["none"],
         capture_output=True,
         text=True,
         env=env,
