@@ -105,9 +105,9 @@ def _generate(doc: dict[str, Any], where: Path) -> Any:
     exe = Path(sys.executable).parent / "openapi-python-client"
     env = {**os.environ, "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     name = f"pars_client_{uuid.uuid4().hex[:8]}"
+    args = [str(exe), "generate", "--path", str(spec), "--output-path", str(where / name)]
     done = subprocess.run(
-        [str(exe), "generate", "--path", str(spec), "--output-path", str(where / name), "--meta"]
-        + ["none"],
+        [*args, "--meta", "none"],
         capture_output=True,
         text=True,
         env=env,
