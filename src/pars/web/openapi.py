@@ -371,7 +371,12 @@ def document(app: FastAPI) -> dict[str, Any]:
             "`pars partners add`.",
         },
     }
-    routes = {(m, path): r for path, r in api_routes(app) if r.include_in_schema for m in r.methods}
+    routes = {
+        (m, path): r
+        for path, r in api_routes(app)
+        if r.include_in_schema
+        for m in (r.methods or ())
+    }
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
             responses = op.setdefault("responses", {})
@@ -384,15 +389,15 @@ def document(app: FastAPI) -> dict[str, Any]:
                 op["security"] = [{scheme: []}]
             typed = _RESPONSES.get((method.upper(), path))
             if typed is not None:
-                status, name = typed
-                ok = responses.setdefault(status, {"description": "OK"})
+                ok_status, name = typed
+                ok = responses.setdefault(ok_status, {"description": "OK"})
                 ok.setdefault("content", {})[_A] = {"schema": {"$ref": _REF + name}}
             elif (method.upper(), path) == ("GET", "/api/v1/transparency"):
                 responses["200"]["content"][_A] = {"schema": {"$ref": _REF + "TransparencyReport"}}
             elif (method.upper(), path) == ("GET", "/api/v1/audit/checkpoint"):
                 responses["200"]["content"][_A] = {"schema": {"$ref": _REF + "Checkpoint"}}
-            for status in sorted(statuses(found, method.upper(), path)):
-                responses[str(status)] = _problem_response(status)
+            for code in sorted(statuses(found, method.upper(), path)):
+                responses[str(code)] = _problem_response(code)
     return schema
 
 
