@@ -111,6 +111,8 @@ _EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/v1/agreements"): {409},
     ("GET", "/api/v1/feed/receipts/{index}"): {404},
     ("GET", "/api/v1/transparency"): {422},
+    ("GET", f"{_ARRESTS}/complaint"): {409},  # no complaint in this state
+    ("GET", f"{_ARRESTS}/complaint.pdf"): {409},
     ("GET", "/api/v1/persons/{person_id}/disclosures"): {422},
     ("GET", "/api/v1/arrests/{arrest_id}/disclosures"): {422},
 }
