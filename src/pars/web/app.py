@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI, Response
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pars
 from pars.services.app import Pars
 from pars.store.engine import alembic_config
-from pars.web import metrics, problems, screens
-from pars.web.api import BODY_MODELS
+from pars.web import metrics, openapi, problems, screens
 from pars.web.api import agreements as agreements_api
 from pars.web.api import arrests as arrests_api
 from pars.web.api import audit as audit_api
@@ -131,19 +128,5 @@ def create_app(app_pars: Pars) -> FastAPI:
     app.add_middleware(AccessLog)
     metrics.install(app, app_pars)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
-        )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in BODY_MODELS:
-            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(js.pop("$defs", {}))
-            components[model.__name__] = js
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    openapi.install(app)
     return app
