@@ -61,6 +61,10 @@ def undocumented(doc: dict[str, Any], seen: set[tuple[str, str, int]]) -> list[s
     """The recorded (route, method, status) triples `doc` does not list."""
     out = []
     for route, method, status in sorted(seen):
+        if status == 500:
+            # An internal error is a defect, never an answer to document: the tests that cause
+            # one on purpose (the 500 problem's own test) check it, and the fuzz test fails on it.
+            continue
         operations = doc["paths"].get(route)
         if operations is None:
             continue  # a screen or page, outside the API document

@@ -8,7 +8,7 @@ FastAPI's own document is patched in four ways:
   422 `HTTPValidationError` body, which PARS never sends, is gone;
 - the statuses are derived from what the route depends on (a staff token or a partner key:
   401, and a role check: 403; a JSON body: 400, 413, 415, 422; parameters: 422; a path id:
-  404; the database: 503), plus `_EXTRA` for what the code decides (409, 429, ...);
+  404; the database: 503 and 507), plus `_EXTRA` for what the code decides (409, 429, ...);
 - the security schemes `staffToken` and `partnerKey` (both HTTP bearer) are declared and
   applied per operation;
 - the main resources have typed response schemas (`_RESPONSES`).
@@ -95,6 +95,7 @@ _DESCRIPTIONS = {
     422: "Invalid input: `errors` names each field (JSON pointer) or parameter",
     429: "Rate limited (`Retry-After`)",
     503: "The database is busy or unreachable (`Retry-After`)",
+    507: "The database's disk is full: nothing was written (`Retry-After`)",
 }
 
 # What the code decides beyond what the dependencies say: (method, path) -> statuses.
@@ -333,7 +334,8 @@ def statuses(route: APIRoute, method: str, path: str) -> set[int]:
     if method == "POST" and in_path:
         out.add(409)  # a workflow step in the wrong state, or a record changed meanwhile
     if (method, path) not in _NO_DB:
-        out.add(503)
+        # Reads write too (audit rows, disclosures), so a full disk can refuse any of them.
+        out |= {503, 507}
     return out | _EXTRA.get((method, path), set())
 
 
