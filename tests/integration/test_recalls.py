@@ -20,7 +20,7 @@ from pars.services.delivery.feed import authenticate_partner, feed_page
 from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import deliver_webhooks
 from pars.services.inputs import ArrestIn, CourtOrderIn
-from pars.services.lifecycle.attest import attest, partner_recalls
+from pars.services.lifecycle.attest import attest, by_digest, partner_recalls
 from tests.conftest import START, raw_rows, rows
 from tests.factories import active_agreement, arrest_body
 from tests.integration.test_webhooks import Receiver, receiver  # noqa: F401 (a fixture)
@@ -161,6 +161,9 @@ def test_a_recall_is_sent_then_acknowledged_then_attested(
     assert row["attested_at"] == when.isoformat()
     (entry,) = [a for a in rows(pars, "audit_log") if a["action"] == "recall:attested"]
     assert entry["subject"] == partner["id"] and entry["details"]["done"] == "destroyed"
+    # Who attested is free text: never in the log, only its keyed hash there.
+    assert "Ames" not in json.dumps(entry, default=str) and "by" not in entry["details"]
+    assert entry["details"]["by_hmac"] == by_digest(pars, "Records Unit, Sgt. Ames")
     with pytest.raises(Conflict):
         attest(pars, partner, recall, when, "again", "destroyed")
     audit.checkpoint(pars)

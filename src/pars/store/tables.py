@@ -285,6 +285,9 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("last_error", sa.String(300)),
+    # A recall notice's attestation: who did it, in the partner's words (free text, so here,
+    # erasable, and only its keyed hash in the log).
+    sa.Column("attested_by", sa.String(200)),
     # One item per agreement and event: a partner with two agreements (say, a feed and a
     # webhook) receives each event once through each of them, as each agreement projects it.
     sa.UniqueConstraint("agreement_id", "event_id"),
