@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,6 +22,7 @@ from pars.services.delivery.relay import relay_once, withhold_ended
 from pars.services.delivery.webhooks import deliver_webhooks
 from pars.services.inputs import ArrestIn, CourtOrderIn
 from pars.services.lifecycle.attest import attest, by_digest, partner_recalls
+from pars.web.pages.transparency import render
 from tests.conftest import START, raw_rows, rows
 from tests.factories import active_agreement, arrest_body
 from tests.integration.test_webhooks import Receiver, receiver  # noqa: F401 (a fixture)
@@ -193,6 +195,10 @@ def test_another_partner_cannot_attest_a_recall(pars: Pars, clock: FakeClock) ->
     assert not [a for a in rows(pars, "audit_log") if a["action"] == "recall:attested"]
 
 
+def arrest_id_of(log: list[dict[str, Any]]) -> str:
+    return str(next(a["record_id"] for a in log if a["action"] == "recall:sent"))
+
+
 def test_transparency_counts_and_history_show_the_recalls(
     pars: Pars, clock: FakeClock, backend: str
 ) -> None:
@@ -209,6 +215,11 @@ def test_transparency_counts_and_history_show_the_recalls(
     assert row["recalls_attested"] == transparency.shown(attested) and attested == 1
     text = json.dumps(data["recalls"]) + transparency.counts_csv(data)
     assert recall not in text and "recalls_sent" in text
+    # The page shows the same counts, and no identifier either.
+    page = render(data, ZoneInfo("UTC"))
+    section = page[page.index('id="recalls"') : page.index('id="log"')]
+    assert partner["name"] in section and recall not in page and arrest_id_of(log) not in page
+    assert f">{transparency.shown(sent)}</td>" in section
     arrest_id = next(a["record_id"] for a in log if a["action"] == "recall:sent")
     history = transparency.disclosure_history(pars, PO, arrest_id=arrest_id)
     actions = [(i["action"], i["recall"]) for i in history["items"]]

@@ -211,6 +211,15 @@ def render(report: dict[str, Any], zone: tzinfo) -> str:
         {"partner": w["partner"], "month": month_words(w["month"]), "count": w["withheld"]}
         for w in report["withheld"]
     ]
+    recalls = [
+        {
+            "partner": r["partner"],
+            "month": month_words(r["month"]),
+            "sent": r["recalls_sent"],
+            "attested": r["recalls_attested"],
+        }
+        for r in report.get("recalls", [])
+    ]
     log = report["log"]
     checkpoint = log["checkpoint"]
     context = {
@@ -224,6 +233,7 @@ def render(report: dict[str, Any], zone: tzinfo) -> str:
         "summary": _summary(agreements, report),
         "partners": _partners(report),
         "withheld": withheld,
+        "recalls": recalls,
         "log": log,
         "checkpoint_words": when_words(checkpoint["time"], zone) if checkpoint else None,
         "class_words": CLASS_WORDS,
