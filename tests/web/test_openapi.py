@@ -90,11 +90,12 @@ def test_the_status_check_catches_an_undocumented_status(api: Api) -> None:
         ("/api/v1/arrests", "POST", 201),
         ("/api/v1/arrests", "POST", 418),
         ("/api/v1/arrests", "PUT", 405),
-        ("/api/v1/arrests", "DELETE", 500),
+        ("/api/v1/arrests", "DELETE", 404),
+        ("/api/v1/arrests", "GET", 500),  # a defect, left to the tests that cause it
         ("/docket", "GET", 200),
     }
     assert undocumented(doc, seen) == [
-        "DELETE /api/v1/arrests -> 500 (no such operation; expected 405)",
+        "DELETE /api/v1/arrests -> 404 (no such operation; expected 405)",
         "POST /api/v1/arrests -> 418",
     ]
 
