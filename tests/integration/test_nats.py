@@ -22,7 +22,7 @@ import pytest
 from pars.domain.clock import FakeClock
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
-from pars.services.arrests import create_arrest
+from pars.services.arrests import create_arrest, expunge
 from pars.services.delivery.nats import (
     JetStreamPublisher,
     PublishFailed,
@@ -30,8 +30,8 @@ from pars.services.delivery.nats import (
     message_id,
     shared_publisher,
 )
-from pars.services.delivery.relay import relay_once
-from pars.services.inputs import ArrestIn
+from pars.services.delivery.relay import relay_once, withhold_ended
+from pars.services.inputs import ArrestIn, CourtOrderIn
 from tests.conftest import rows
 from tests.factories import active_agreement, arrest_body
 from tests.natsd import NatsServer
@@ -311,3 +311,36 @@ def test_every_partner_gets_its_own_copy_of_an_event(
         assert [m["event"]["subject"] for m in got] == [subject], partner_id
         event_ids.add(got[0]["event"]["id"])
     assert len(event_ids) == 1  # the same event, and the same CloudEvent id, for all of them
+
+
+def test_a_recall_reaches_a_nats_partner_whose_agreement_ended(
+    pars: Pars, clock: FakeClock, nats_url: str, publisher: JetStreamPublisher, backend: str
+) -> None:
+    """Issue 12 over NATS: the partner received the arrest, its agreement ended, the arrest was
+    expunged; the recall notice is published to its subjects all the same, with no record
+    data, and counts as acknowledged on the PubAck."""
+    partner_id, _ = ag.add_partner(pars, "DA Case Management", "prosecutor")
+    active_agreement(
+        pars, "DA Case Management", transport="nats", ends_at=clock.now() + timedelta(days=1)
+    )
+    subject = _submit(pars)
+    relay_once(pars)
+    _drain(pars, clock, publisher)
+    clock.advance(timedelta(days=2))  # the agreement has ended
+    withhold_ended(pars)
+    expunge(
+        pars, Principal("clerk1", "clerk"), subject, CourtOrderIn(order="CP-51-MD-0000001-2026")
+    )
+    relay_once(pars)
+    withhold_ended(pars)  # the sweep of ended agreements leaves the recall alone
+    _drain(pars, clock, publisher)
+
+    got = _read(nats_url, partner_id)
+    assert [m["event"]["type"] for m in got] == ["pars.arrest.submitted", "pars.record.recall"]
+    notice = got[1]["event"]
+    assert notice["subject"] == subject and notice["data"]["happened"] == "expunged"
+    assert set(notice["data"]) == {"recall", "happened", "action", "arrest_id", "otn", "receipts"}
+    for canary in ("Doe", "John", "1990-04-02", "Market"):
+        assert canary not in json.dumps(notice)
+    recall = [d for d in rows(pars, "deliveries") if d["event_type"] == "pars.record.recall"]
+    assert [d["status"] for d in recall] == ["delivered"]
