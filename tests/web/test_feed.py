@@ -296,3 +296,32 @@ def test_server_sent_events_resume_with_last_event_id(api: Api, psp: dict[str, A
     # The stream and the page agree: same events, same ids, in the same order.
     page = _feed(api, psp)
     assert [e["id"] for e in page["items"]] == [json.loads(e["data"])["id"] for e in first + rest]
+
+
+def test_a_recall_reaches_an_ended_partner_over_server_sent_events(
+    api: Api, psp: dict[str, Any], clock: FakeClock, backend: str
+) -> None:
+    """Issue 12 over SSE: the arrest was read on the stream, the agreement ended, the arrest was
+    sealed; the stream then serves the recall notice, and never the record again."""
+    import json
+
+    _agreement(api, "PSP", START + timedelta(days=1))
+    arrest_id = _submit(api)
+    relay_once(api.pars)
+    (first,) = _sse(api, psp, max_events=1)
+    assert json.loads(first["data"])["subject"] == arrest_id
+    clock.advance(timedelta(days=2))  # the agreement has ended
+    withhold_ended(api.pars)
+    r = api.as_("clerk").post(
+        f"/api/v1/arrests/{arrest_id}/seal", json={"order": "CP-51-MD-0000002-2026"}
+    )
+    assert r.status_code == 200, r.text
+    relay_once(api.pars)
+    (notice,) = _sse(api, psp, max_events=1, headers={"Last-Event-ID": first["id"]})
+    assert notice["event"] == "pars.record.recall"
+    data = json.loads(notice["data"])
+    assert data["subject"] == arrest_id and data["data"]["happened"] == "sealed"
+    assert data["data"]["action"] == "restrict"
+    for secret in SECRETS:
+        assert secret not in notice["data"]
+    assert "Doe" not in notice["data"]
