@@ -24,11 +24,8 @@ from pars.store.uow import AuditEntry, SqlUnitOfWork
 __all__ = [
     "Prepared",
     "backoff",
-    "isolated",
-    "prepare",
     "prepare_round",
     "quarantine",
-    "record_result",
     "record_results",
     "stop",
 ]
@@ -58,19 +55,6 @@ class Prepared:
     def timeout(self, configured: float) -> float:
         """How long the send may take: never past the agreement's end."""
         return max(0.001, min(configured, self.seconds_left))
-
-
-def prepare(
-    pars: Pars,
-    item: dict[str, Any],
-    transport: str,
-    refuse: Callable[[Agreement, dict[str, Any]], str | None] = lambda a, p: None,
-) -> Prepared | None:
-    """One item ready to send (see `prepare_round`), or None if it may not go."""
-    ready, broken = prepare_round(pars, [item], transport, refuse)
-    if broken:
-        raise broken[0][1]
-    return ready[0][1] if ready else None
 
 
 Refusal = Callable[[Agreement, dict[str, Any]], str | None]
@@ -174,19 +158,11 @@ def stop(uow: SqlUnitOfWork, item: dict[str, Any], reason: str, now: datetime) -
     )
 
 
-def isolated(pars: Pars, item: dict[str, Any], transport: str, attempt: Callable[[], None]) -> None:
-    """`attempt()` for one item; if it fails in a way the transport does not handle (a payload
-    that does not serialise, a constraint error), the item is quarantined, so that the other
-    partners' items, and this partner's next ones, still go. A database that is down fails
-    the quarantine too, and the round with it (the relay tries again)."""
-    try:
-        attempt()
-    except Exception as e:
-        quarantine(pars, item, transport, e)
-
-
 def quarantine(pars: Pars, item: dict[str, Any], transport: str, e: Exception) -> None:
-    """Set an item aside that failed in a way its transport does not handle (see `isolated`)."""
+    """Set an item aside that failed in a way its transport does not handle (a payload that
+    does not serialise, a constraint error), so that the other partners' items, and this
+    partner's next ones, still go. A database that is down fails the quarantine too, and the
+    round with it (the relay tries again)."""
     error = error_name(e)
     _log.error("delivery quarantined", stage=transport, delivery=item["id"], error=error)
     now = pars.clock.now()
@@ -218,14 +194,6 @@ def quarantine(pars: Pars, item: dict[str, Any], transport: str, e: Exception) -
             )
         )
         uow.commit()
-
-
-def record_result(
-    pars: Pars, item: dict[str, Any], partner: dict[str, Any], transport: str, error: str | None
-) -> None:
-    """Delivered (error None), or a failed try: retried after `backoff`, a dead letter after
-    `webhook_max_attempts` tries."""
-    record_results(pars, transport, [(item, partner, error)])
 
 
 def record_results(
