@@ -4,6 +4,7 @@ one user per role, and an HTTP client that acts as any of them."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import os
 import shutil
@@ -114,9 +115,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     admin_url, template_name = request.getfixturevalue("pg_template")
     name = f"pars_t{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    with pg_database(admin_url, name, template_name) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pg_database(admin_url: str, name: str, template: str | None = None) -> Iterator[str]:
+    """A PostgreSQL database of its own (empty, or a copy of `template`), dropped afterwards;
+    yields its URL."""
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:

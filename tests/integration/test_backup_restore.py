@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from pars.config import Settings
 from pars.crypto import KeyRing
@@ -23,8 +22,7 @@ from pars.services.arrests import create_arrest
 from pars.services.delivery.relay import relay_once
 from pars.services.delivery.webhooks import deliver_webhooks
 from pars.services.inputs import ArrestIn
-from pars.store.engine import make_engine
-from tests.conftest import AUDIT_SIGNING_KEY, KEYS, rows
+from tests.conftest import AUDIT_SIGNING_KEY, KEYS, pg_database, rows
 from tests.factories import active_agreement, arrest_body
 from tests.integration.cli import run_cli
 from tests.integration.test_cloudevents import Receiver
@@ -59,16 +57,8 @@ def fresh_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
         yield f"sqlite:///{tmp_path / 'restored' / 'pars.db'}"
         return
     admin_url: str = request.getfixturevalue("pg_admin_url")
-    name = f"pars_restore_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with pg_database(admin_url, f"pars_restore_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, url: str, data_dir: Path) -> None:
