@@ -295,13 +295,9 @@ class Synth:
         return {k: v for k, v in q.items() if v is not None}
 
 
-def through_api(synth_fields: dict[str, Any]) -> dict[str, Any]:
-    """A synthetic person put in as an API client would: as the API's person fields, validated
-    by `PersonIn`, turned into its matching record by `record_fields` (what an arrest does)."""
-    from pars.services.identity import record_fields
-    from pars.services.inputs import PersonIn
-
-    person = {
+def api_person(synth_fields: dict[str, Any]) -> dict[str, Any]:
+    """A synthetic person in the API's person fields (what `POST /arrests` accepts)."""
+    out = {
         "last_name": synth_fields.get("last"),
         "first_name": synth_fields.get("first"),
         "date_of_birth": synth_fields.get("dob"),
@@ -309,7 +305,16 @@ def through_api(synth_fields: dict[str, Any]) -> dict[str, Any]:
         "address": synth_fields.get("address"),
         "phone": synth_fields.get("phone"),
     }
-    valid = PersonIn.model_validate({k: v for k, v in person.items() if v is not None})
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def through_api(synth_fields: dict[str, Any]) -> dict[str, Any]:
+    """A synthetic person put in as an API client would: as the API's person fields, validated
+    by `PersonIn`, turned into its matching record by `record_fields` (what an arrest does)."""
+    from pars.services.identity import record_fields
+    from pars.services.inputs import PersonIn
+
+    valid = PersonIn.model_validate(api_person(synth_fields))
     return record_fields(valid.model_dump(exclude_none=True))
 
 

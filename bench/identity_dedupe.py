@@ -30,20 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.identity import KEYS, Synth
-
-
-def api_person(synth_fields: dict[str, Any]) -> dict[str, Any]:
-    """A synthetic person in the API's person fields (what `POST /arrests` accepts)."""
-    out = {
-        "last_name": synth_fields.get("last"),
-        "first_name": synth_fields.get("first"),
-        "date_of_birth": synth_fields.get("dob"),
-        "sex": synth_fields.get("sex"),
-        "address": synth_fields.get("address"),
-        "phone": synth_fields.get("phone"),
-    }
-    return {k: v for k, v in out.items() if v is not None}
+from bench.identity import KEYS, Synth, api_person
 
 
 def build(url: str, n: int, duplicates: float, seed: int = 7) -> dict[str, Any]:
