@@ -423,21 +423,13 @@ def sqlite_url(work: Path) -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bench.intake import postgres_admin
+    from bench.intake import bench_database, postgres_admin
 
     with postgres_admin() as (admin, how):
         _log(f"PostgreSQL: {how}")
         name = f"pars_bench_audit_{os.getpid()}"
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as conn, contextlib.suppress(sa.exc.SQLAlchemyError):
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            engine.dispose()
+        with bench_database(admin, name) as url:
+            yield url
 
 
 # -- pymerkle --------------------------------------------------------------------------------

@@ -1098,6 +1098,22 @@ def postgres_admin() -> Iterator[tuple[str, str]]:
         yield admin, "throwaway cluster from tests/pg.py (fsync=off, synchronous_commit=off)"
 
 
+@contextlib.contextmanager
+def bench_database(admin: str, name: str) -> Iterator[str]:
+    """An empty database `name` on the server of `admin` (dropped first if a killed run left
+    it), dropped afterwards; yields its URL."""
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn, contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 

@@ -254,21 +254,13 @@ def database(backend: str, work: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{work / 'pars.db'}"
         return
-    from bench.intake import postgres_admin
+    from bench.intake import bench_database, postgres_admin
 
     with postgres_admin() as (admin, how):
         print(f"PostgreSQL: {how}", file=sys.stderr)
         name = f"pars_bench_lifecycle_{os.getpid()}"
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as conn, contextlib.suppress(sa.exc.SQLAlchemyError):
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            engine.dispose()
+        with bench_database(admin, name) as url:
+            yield url
 
 
 def main() -> None:
