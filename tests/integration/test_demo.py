@@ -227,3 +227,59 @@ def test_partners_were_fed_and_the_log_verifies(fixed: tuple[Path, Path, Path]) 
     ended = [a for a in public["agreements"] if a.get("ended")]
     assert len(ended) == 1 and ended[0]["ended"]["holds"] is True
     assert public["warnings"] == []
+
+
+def test_it_serves_while_it_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pars demo` serves before its history is built: pages say how far the build has come,
+    signing in works, changes are refused; once the build is done, changes are taken and the
+    history is all there."""
+    import threading
+    import time as clock
+
+    from fastapi.testclient import TestClient
+
+    from pars.demo import run as demo_run
+    from pars.web import server
+
+    release = threading.Event()
+    plan = demo_run._Simulation.plan
+
+    def held_plan(self: Any, per_day: int) -> None:
+        assert release.wait(60), "the test never released the build"
+        plan(self, per_day)
+
+    monkeypatch.setattr(demo_run._Simulation, "plan", held_plan)
+    seen: dict[str, Any] = {}
+
+    def serve(app: Any, settings: Any, host: str, port: int) -> None:
+        printed = capsys.readouterr().out
+        seen["serving"] = "history are being built meanwhile" in printed
+        officer = next(x for x in printed.splitlines() if x.strip().startswith("officer "))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            page = client.get("/signin", headers={"accept": "text/html"})
+            seen["notice"] = "still being built" in page.text
+            login = {"username": "officer", "password": officer.split()[-1]}
+            token = client.post("/api/v1/auth/token", json=login)
+            assert token.status_code == 200, token.text
+            client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+            body = {"notes": "not yet"}
+            refused = client.post("/api/v1/arrests", json=body)
+            seen["refused"] = refused.status_code, refused.json()["type"]
+            release.set()
+            deadline = clock.monotonic() + 120
+            while "still being built" in client.get("/signin").text:
+                assert clock.monotonic() < deadline, "the build did not finish"
+                clock.sleep(0.2)
+            seen["after"] = client.post("/api/v1/arrests", json=body).status_code
+
+    monkeypatch.setattr(server, "run", serve)
+    settings = Settings(data_dir=tmp_path)
+    assert run_demo(settings, days=2, per_day=10, serve=True, seed=3, port=0) == 0
+    assert seen["serving"] is True
+    assert seen["notice"] is True
+    assert seen["refused"] == (503, "/problems/read-only")
+    assert seen["after"] == 422  # taken, and answered on its merits (the body is not an arrest)
+    assert "The demo is built" in capsys.readouterr().out
+    assert _states(tmp_path / "demo").total() > 5

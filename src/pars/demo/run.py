@@ -14,6 +14,12 @@ table; `_Repository` only keeps the arrests in memory between batches. Each comm
 version, audit row and events; only their commit instant (audit `at`, outbox `time`, version
 `changed_at`) is the batch's, at most `_BATCH_SPAN` late. `batched=False` commits every command
 on its own; the integration test compares the two.
+
+Serving does not wait for the build (a minute or two on two cores): once the accounts and the
+partners' agreements are in, the server starts and the history is built in a background thread,
+the database's only writer of records meanwhile. Until it is done, every page says how far it has
+come (`pars.demo.building`) and every change but signing in and out is refused with 503
+(`pars.web.read_only`), so nothing a user does can race the build's arrests held in memory.
 """
 
 from __future__ import annotations
@@ -22,19 +28,23 @@ import heapq
 import random
 import secrets
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 
 from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
+from pars.demo.building import BuildStatus
 from pars.demo.data import DAY_FACTOR, Incident, Person, Synth
 from pars.demo.sharing import TICK, DemoPartners
 from pars.domain.arraignment import BailType
@@ -43,6 +53,7 @@ from pars.domain.charging import CaseOutcome, top_grade
 from pars.domain.clock import FakeClock
 from pars.domain.events import DomainEvent
 from pars.domain.roles import Role
+from pars.logs import error_name
 from pars.services import arrests as svc
 from pars.services import inputs as i
 from pars.services.app import Pars, Principal
@@ -55,6 +66,7 @@ from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["run_demo"]
 
+_log = structlog.get_logger("pars.demo")
 _BATCH_COMMANDS = 64
 _BATCH_SPAN = timedelta(minutes=30)
 _SESSION_HOURS = (0, 4, 8, 12, 16, 20)  # arraignment court sessions, court time, at half past
@@ -77,7 +89,9 @@ def run_demo(
     batched: bool = True,
 ) -> int:
     """Build `<data_dir>/demo/pars.db` with `days` days of arrests (about `per_day` a day) ending
-    at `until` (default: now), print how to sign in, then serve it unless `serve` is false."""
+    at `until` (default: now) and print how to sign in. With `serve`, the API and the screens
+    serve at once, while the history is built in a background thread: until it is done they
+    answer every read, say on every page how far the build has come, and refuse changes."""
     if days < 1 or per_day < 1:
         raise ValueError("--days and --per-day must be at least 1")
     demo_dir = Path(settings.data_dir) / "demo"
@@ -94,7 +108,7 @@ def run_demo(
     Signer.load(None, demo_dir, create=True)
     end = (until or datetime.now(UTC)).astimezone(UTC)
     pars = _BatchedPars(demo_settings, FakeClock(end - timedelta(days=days + 1)), keys)
-    began = time.perf_counter()
+    status = BuildStatus(days)
     try:
         migrate(pars.engine)
         passwords = {role.value: secrets.token_urlsafe(9) for role in Role}
@@ -103,22 +117,60 @@ def run_demo(
         sim = _Simulation(pars, random.Random(seed), end, days)  # noqa: S311 (not for secrets)
         sim.partners = DemoPartners(pars, sim.start, end)
         passwords |= sim.partners.owner_logins  # they approve, suspend and revoke agreements
+    except BaseException:
+        pars.engine.dispose()
+        raise
+    build = partial(_build, pars, sim, demo_dir, per_day, batched, status, not serve)
+    if not serve:
+        build()
+        _sign_in_help(passwords, f"http://{host}:{port}", demo_dir, serve)
+        return 0
+    from pars.logs import configure
+    from pars.web import server
+    from pars.web.app import create_app
+
+    _sign_in_help(passwords, f"http://{host}:{port}", demo_dir, serve)
+    print(
+        f"\nServing at http://{host}:{port} now. The {days} days of history are being built"
+        " meanwhile: every page says how far the build has come, and changes are refused until"
+        " it is done.",
+        flush=True,
+    )
+    threading.Thread(target=build, name="pars-demo-build", daemon=True).start()
+    configure(demo_settings.log_format, demo_settings.log_level)  # as `pars serve` does
+    app = create_app(Pars(demo_settings, keys=keys), read_only=status.notice)
+    server.run(app, demo_settings, host, port)
+    return 0
+
+
+def _build(
+    pars: _BatchedPars,
+    sim: _Simulation,
+    demo_dir: Path,
+    per_day: int,
+    batched: bool,
+    status: BuildStatus,
+    raise_errors: bool,
+) -> None:
+    """Draw the arrests, run the simulation, feed the partners, sign the log, and print the
+    summary."""
+    began = time.perf_counter()
+    try:
         sim.plan(per_day)
-        sim.run(batched)
-        sim.partners.deliver()
+        sim.run(batched, status, inline=raise_errors)
+        sim.partners.deliver()  # type: ignore[union-attr]
         checkpoint(pars)  # sign the disclosure log as the demo left it
-        _report(pars.engine, demo_dir, days, time.perf_counter() - began, sim)
+        _report(pars.engine, demo_dir, status.days, time.perf_counter() - began, sim)
+        if not raise_errors:
+            print("The demo is built: changes are taken from now on.", flush=True)
+        status.finished()
+    except BaseException as e:
+        status.failed(error_name(e))
+        if raise_errors:
+            raise
+        _log.exception("the demo's build stopped", error=error_name(e))
     finally:
         pars.engine.dispose()
-    _sign_in_help(passwords, f"http://{host}:{port}", demo_dir, serve)
-    if serve:
-        from pars.logs import configure
-        from pars.web import server
-        from pars.web.app import create_app
-
-        configure(demo_settings.log_format, demo_settings.log_level)  # as `pars serve` does
-        server.run(create_app(Pars(demo_settings, keys=keys)), demo_settings, host, port)
-    return 0
 
 
 # -- the fast path (see the module docstring) --------------------------------------------------
@@ -280,10 +332,10 @@ class _Simulation:
         for case in self.cases:
             self.at(case.report_at, case, self.report)
 
-    def run(self, batched: bool) -> None:
+    def run(self, batched: bool, status: BuildStatus | None = None, inline: bool = True) -> None:
         """Run every due command in time order, in batches unless told not to."""
         touched: set[int] = set()  # the cases the open batch has changed
-        first, progress = self.start, _Progress(self)
+        first, progress = self.start, _Progress(self, status, inline)
         next_tick = self.start + TICK
         try:
             while self.queue:
@@ -434,20 +486,28 @@ class _Simulation:
 
 
 class _Progress:
-    """One updating line on stderr: simulated days done, arrests reported, commands a second."""
+    """Simulated days done, arrests reported, commands a second: one updating line on stderr
+    (`inline`), or, while the server logs to the same stderr, a line every ten seconds; and
+    the same figures for the pages (`status`)."""
 
-    def __init__(self, sim: _Simulation) -> None:
-        self.sim, self.began, self.shown = sim, time.perf_counter(), 0.0
+    def __init__(self, sim: _Simulation, status: BuildStatus | None, inline: bool) -> None:
+        self.sim, self.status, self.inline = sim, status, inline
+        self.began = self.shown = self.printed = time.perf_counter()
 
     def tick(self, last: bool = False) -> None:
         now, sim = time.perf_counter(), self.sim
         if last or now - self.shown >= 0.25:
             self.shown, days = now, (sim.end - sim.start).days
             done = min(days, (sim.clock.now() - sim.start).days)
-            rate = sim.commands / (now - self.began)
+            if self.status is not None:
+                self.status.progress(done, sim.reported)
+            if not (self.inline or last or now - self.printed >= 10):
+                return
+            self.printed = now
+            rate = sim.commands / max(now - self.began, 1e-9)
             line = f"day {done}/{days}: {sim.reported:,} arrests, {sim.commands:,} commands"
-            end = "\n" if last else ""
-            print(f"\rpars demo: {line} ({rate:,.0f}/s)  ", end=end, file=sys.stderr)
+            start, end = ("\r", "\n" if last else "") if self.inline else ("", "\n")
+            print(f"{start}pars demo: {line} ({rate:,.0f}/s)  ", end=end, file=sys.stderr)
 
 
 def _report(engine: sa.Engine, demo_dir: Path, days: int, seconds: float, sim: _Simulation) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
@@ -28,6 +29,7 @@ from pars.web.api import persons as persons_api
 from pars.web.api import transparency as transparency_api
 from pars.web.deps import unauthenticated_audits
 from pars.web.headers import SecurityHeaders
+from pars.web.read_only import ReadOnly
 from pars.web.routing import CheckedRoute
 
 __all__ = ["create_app"]
@@ -76,7 +78,9 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), hsts=settings.tls_in_front)
 
 
-def create_app(app_pars: Pars) -> FastAPI:
+def create_app(app_pars: Pars, *, read_only: Callable[[], str | None] | None = None) -> FastAPI:
+    """The whole application. While `read_only()` returns a reason (`pars demo` building its
+    history), every change is refused with that reason and every page shows it."""
     app = _App(
         title="PARS",
         version=pars.__version__,
@@ -125,6 +129,9 @@ def create_app(app_pars: Pars) -> FastAPI:
         return JSONResponse({"status": "ready", "schema": current})
 
     screens.install(app)
+    if read_only is not None:
+        app.add_middleware(ReadOnly, reason=read_only)
+    app.state.site_notice = read_only
     app.add_middleware(AccessLog)
     metrics.install(app, app_pars)
 

@@ -5,8 +5,8 @@
 renders the whole page, or, when the request comes from HTMX (`HX-Request`, not a boosted
 navigation), only the template's `content` block (or the block named by `block=`). Every
 value is autoescaped. The context always has `principal` (or None), `jobs` (the menu),
-`csrf_token`, `csrf_field` (the hidden input, ready to put in a form), `jurisdiction` and
-`require_mfa`.
+`csrf_token`, `csrf_field` (the hidden input, ready to put in a form), `jurisdiction`, `require_mfa`
+and `site_notice` (why changes are refused for now, or None).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def _base(request: Request) -> dict[str, Any]:
     session = getattr(request.state, "staff_session", None)
     principal = session.principal if session is not None and session.stage == "full" else None
     token = session.csrf_token if session is not None else anonymous_csrf(request)
+    notice = getattr(request.app.state, "site_notice", None)
     field = Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
     return {
         "request": request,
@@ -72,6 +73,8 @@ def _base(request: Request) -> dict[str, Any]:
         "jurisdiction": app_pars.settings.jurisdiction,
         "require_mfa": app_pars.settings.require_mfa,
         "path": request.url.path,
+        # Why PARS is not taking changes yet (`pars demo` building its history), or None.
+        "site_notice": notice() if notice is not None else None,
         # What `_errors.html` shows, unless the screen passes its own.
         "message": None,
         "errors": [],
