@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pypdf
 
-from pars.reports.complaint import NOT_RECORDED, build_complaint, pdf_text, render_pdf
+from pars.reports.complaint import NOT_RECORDED, build_complaint, pdf_text
+from pars.reports.complaint_pdf import render_pdf
 
 ZONE = ZoneInfo("America/New_York")
 VIEW: dict[str, Any] = {

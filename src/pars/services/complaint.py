@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pars.domain.arrest import ArrestState
 from pars.domain.errors import Conflict
 from pars.domain.roles import Step
-from pars.reports.complaint import Complaint, build_complaint, render_pdf
+from pars.reports.complaint import Complaint, build_complaint
 from pars.services.app import Pars, Principal
 from pars.services.auth import require
 from pars.services.views import render
@@ -85,5 +85,7 @@ def complaint_preview(pars: Pars, who: Principal, arrest_id: str) -> Complaint:
 def complaint_pdf(pars: Pars, who: Principal, arrest_id: str) -> ComplaintPdf:
     """The complaint as a PDF named after the OTN; audited as `complaint:downloaded`."""
     complaint = _complaint(pars, who, arrest_id, "complaint:downloaded")
+    from pars.reports.complaint_pdf import render_pdf  # fpdf2 loads on the first PDF only
+
     pdf = render_pdf(complaint, created_at=pars.clock.now())
     return ComplaintPdf(f"complaint-{complaint.otn}.pdf", pdf)
