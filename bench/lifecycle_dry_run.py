@@ -263,28 +263,23 @@ def database(backend: str, work: Path) -> Iterator[str]:
             yield url
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arrests", type=int, default=1_000_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--dir", help="where to build the SQLite database (default: a temp dir)")
-    parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
-    args = parser.parse_args()
+def measure(backend: str, arrests: int, where: str | None = None) -> dict[str, Any]:
+    """Build `arrests` on `backend`, run both dry runs, check nothing changed; the figures."""
     started = datetime.now(UTC)
-    print(f"lifecycle dry-run benchmark, {started:%Y-%m-%d %H:%M} UTC, {args.arrests:,} arrests,"
-          f" {args.backend}")  # fmt: skip
+    print(f"lifecycle dry-run benchmark, {started:%Y-%m-%d %H:%M} UTC, {arrests:,} arrests,"
+          f" {backend}")  # fmt: skip
     result: dict[str, Any] = {
         "benchmark": "lifecycle_dry_run",
         "date": started.isoformat(timespec="seconds"),
-        "backend": args.backend,
-        "arrests": args.arrests,
+        "backend": backend,
+        "arrests": arrests,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0],
     }
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp, database(args.backend, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory(dir=where) as tmp, database(backend, Path(tmp)) as url:
         t = time.perf_counter()
-        result["states"] = build(url, args.arrests, started)
+        result["states"] = build(url, arrests, started)
         result["build_seconds"] = round(time.perf_counter() - t, 1)
         print(f"built in {result['build_seconds']} s: {result['states']}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARS_")}
@@ -308,8 +303,19 @@ def main() -> None:
         for name, fig in (("text", text), ("json", as_json)):
             print(f"dry run ({name}): {fig['seconds']} s wall, {fig['cpu_seconds']} s CPU,"
                   f" peak RSS {fig['peak_rss_mb']} MB")  # fmt: skip
-        print(f"read {summary['examined']:,} candidates of {args.arrests:,} arrests; would seal"
+        print(f"read {summary['examined']:,} candidates of {arrests:,} arrests; would seal"
               f" {summary['would_seal']:,}; database unchanged")  # fmt: skip
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arrests", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--dir", help="where to build the SQLite database (default: a temp dir)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    args = parser.parse_args()
+    result = measure(args.backend, args.arrests, args.dir)
     if args.json:
         print(json.dumps(result))
 

@@ -22,6 +22,7 @@ from pars.logs import error_name
 from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.delivery.in_force import in_force_reason
+from pars.services.lifecycle.corrections import as_corrected
 from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
@@ -76,8 +77,8 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
         # Whether each may disclose now is the same for every event of the batch.
         reasons = {(a.id, a.version): in_force_reason(a, pars, now) for a in agreements}
         covered = [r for r in rows if any(r["type"] in a.event_types for a in agreements)]
-        # The arrests of the whole batch, each at its event's version, in one query.
-        arrests = uow.arrests.at_versions([(r["subject"], r["arrest_version"]) for r in covered])
+        # The arrests of the whole batch, each at its event's version (as corrected since).
+        arrests = as_corrected(uow, [(r["subject"], r["arrest_version"]) for r in covered])
         out = _Batch(uow, now, isolate)
         closed = closed_subjects(uow.conn, (r["subject"] for r in covered))
         for row in rows:

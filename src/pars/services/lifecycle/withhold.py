@@ -8,8 +8,10 @@ the record and the fate of every copy waiting for a partner commit together:
   destroyed too, so that no later feed read (from an older cursor) serves it again. Events of
   the arrest still in the outbox are dropped by the relay (`closed_subjects`). One
   `disclosure:withheld` entry per agreement counts what did not leave.
-- corrected: every queued payload of the arrest is projected again from the corrected record
-  under its own agreement; what the agreement no longer carries is withheld.
+- corrected: every stored payload of the arrest (queued, and kept for re-reads of delivered
+  items) is projected again from the corrected record under its own agreement; a queued item
+  the agreement no longer carries is withheld, a delivered one loses its payload. Events still
+  in the outbox are projected as corrected by the relay (`corrections.as_corrected`).
 """
 
 from __future__ import annotations
@@ -81,12 +83,13 @@ def on_closed(uow: SqlUnitOfWork, arrest: Arrest, now: datetime) -> int:
 
 
 def on_corrected(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, now: datetime) -> int:
-    """Project every queued copy of `arrest` again from the corrected record; returns how many
-    were replaced. A copy the agreement no longer carries at all is withheld."""
+    """Project every stored copy of `arrest` again from the corrected record; returns how many
+    were replaced. A queued copy the agreement no longer carries at all is withheld; a copy
+    kept for re-reads of a delivered item loses its payload (it left once: not withheld)."""
     rows = uow.conn.execute(
         sa.select(deliveries).where(
             deliveries.c.subject == arrest.id,
-            deliveries.c.status == "queued",
+            deliveries.c.payload.is_not(None),
             deliveries.c.event_type != RECALL_EVENT,
         )
     ).mappings()
@@ -101,6 +104,11 @@ def on_corrected(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, now: datetime) 
             if agreement is None or payload is None
             else project_record(agreement, record, now, pars.policy)
         )
+        if (data is None or payload is None) and row["status"] != "queued":
+            uow.conn.execute(
+                sa.update(deliveries).where(deliveries.c.id == row["id"]).values(payload=sa.null())
+            )
+            continue
         if data is None or payload is None:
             uow.conn.execute(
                 sa.update(deliveries)
