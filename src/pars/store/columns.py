@@ -5,17 +5,14 @@ whole schema)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-__all__ = ["JSONDoc", "UTCDateTime", "bind_processor", "dumps_json", "metadata"]
+__all__ = ["JSONDoc", "UTCDateTime", "metadata"]
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -39,25 +36,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 JSONDoc: Any = sa.JSON().with_variant(JSONB(), "postgresql")
-
-
-def dumps_json(value: Any) -> str:
-    """A document as JSON text for a `JSONDoc` column written past SQLAlchemy (orjson: the
-    relay encodes every partner's payload, and the standard encoder was a fifth of its time).
-    A value orjson refuses (an integer beyond 64 bits, a key that is not a string) goes
-    through the standard encoder, which decides as SQLAlchemy's own would have."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:
-    """How the column's type sends a value to this connection's driver: bulk writes bypass
-    SQLAlchemy's statement layer, not its types."""
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return process if process is not None else (lambda value: value)
-
 
 metadata = sa.MetaData(
     naming_convention={

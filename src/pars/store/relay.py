@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pars.store.columns import bind_processor, dumps_json
+from pars.store.bulk import bind_processor, dumps_json, insert_rows
 from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
 __all__ = ["RECALL_EVENT", "DeliveryRepository"]
@@ -125,30 +125,7 @@ class DeliveryRepository:
             values = [
                 tuple(p(row[name]) for p, name in zip(process, names, strict=True)) for row in group
             ]
-            listed = ", ".join(names)
-            if self._pg:
-                self._copy(f"COPY deliveries ({listed}) FROM STDIN", values)
-            else:
-                marks = ", ".join("?" * len(names))
-                # The names are the table's own columns (looked up above), never input.
-                insert = f"INSERT INTO deliveries ({listed}) VALUES ({marks})"  # noqa: S608
-                self._conn.exec_driver_sql(insert, values)
-
-    def _copy(self, statement: str, values: list[tuple[Any, ...]]) -> None:
-        """COPY `values` on this connection's driver, in its transaction. A refusal (a NOT NULL,
-        a unique key) raises as SQLAlchemy would have raised it (IntegrityError <- the
-        driver's), with no values in the message."""
-        raw = self._conn.connection.driver_connection
-        assert raw is not None
-        dbapi = self._conn.dialect.loaded_dbapi
-        try:
-            with raw.cursor() as cur, cur.copy(statement) as copy:
-                for value in values:
-                    copy.write_row(value)
-        except dbapi.Error as e:
-            raise sa.exc.DBAPIError.instance(
-                statement, None, e, dbapi.Error, hide_parameters=True, dialect=self._conn.dialect
-            ) from e
+            insert_rows(self._conn, "deliveries", names, values)
 
     def quarantine(self, row: dict[str, Any]) -> None:
         """Set an item aside that could not be processed (see tables.quarantine)."""
