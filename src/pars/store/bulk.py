@@ -15,7 +15,14 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-__all__ = ["bind_processor", "copy_rows", "dumps_json", "insert_rows", "is_postgres"]
+__all__ = [
+    "bind_processor",
+    "copy_rows",
+    "dumps_json",
+    "has_bind_processor",
+    "insert_rows",
+    "is_postgres",
+]
 
 
 def is_postgres(conn: sa.Connection) -> bool:
@@ -30,6 +37,11 @@ def dumps_json(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def has_bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> bool:
+    """Whether the column's type converts values for this driver (else they go as they are)."""
+    return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) is not None
 
 
 def bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:

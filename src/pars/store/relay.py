@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pars.store.bulk import bind_processor, dumps_json, insert_rows
+from pars.store.bulk import bind_processor, dumps_json, has_bind_processor, insert_rows
 from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
 __all__ = ["RECALL_EVENT", "DeliveryRepository"]
@@ -118,13 +118,18 @@ class DeliveryRepository:
             groups.setdefault(tuple(sorted(row)), []).append(row)
         for names, group in groups.items():
             columns = [deliveries.c[name] for name in names]  # KeyError for an unknown column
+            # Only the columns whose type converts anything (times, the payload) are processed.
             process = [
-                _json_text if c.name == "payload" else bind_processor(self._conn, c)
-                for c in columns
+                (i, _json_text if c.name == "payload" else bind_processor(self._conn, c))
+                for i, c in enumerate(columns)
+                if c.name == "payload" or has_bind_processor(self._conn, c)
             ]
-            values = [
-                tuple(p(row[name]) for p, name in zip(process, names, strict=True)) for row in group
-            ]
+            values = []
+            for row in group:
+                value = [row[name] for name in names]
+                for i, p in process:
+                    value[i] = p(value[i])
+                values.append(tuple(value))
             insert_rows(self._conn, "deliveries", names, values)
 
     def quarantine(self, row: dict[str, Any]) -> None:
