@@ -351,3 +351,44 @@ def test_the_payload_is_a_cloudevent_naming_the_agreement() -> None:
     assert out["specversion"] == "1.0"
     assert out["parsagreement"] == "ag-1/v1"
     assert out["data"] == {"id": "arrest-1", "otn": "Q1", "juvenile": False}
+
+
+def test_the_compiled_projector_cuts_exactly_as_the_reference_walk() -> None:
+    from pars.sharing.projection import _DROP, _keep, compile_projector
+
+    odd = {
+        "id": {"nested": "x"},
+        "otn": ["y"],
+        "charges": {"statute": "z"},
+        "co_defendants": [{"name": "w"}],
+        "juvenile": False,
+    }
+    for granted in ({"case"}, {"case", "identity", "contact", "officer", "narrative"}, {"otn"}):
+        agreement = _agreement(partner_class="prosecutor", granted=frozenset(granted))
+        projector = compile_projector(_active(agreement), DEFAULT)
+        for record in (_canary_record(), odd, {}, {"charges": [1, None, {"statute": "s"}]}):
+            reference = _keep(projector.shape, record)
+            got = projector.apply(record)
+            assert got == ({} if reference is _DROP else reference)
+            assert list(got) == list({} if reference is _DROP else reference)  # same key order
+
+
+def test_agreements_that_keep_the_same_leaves_share_one_cut_and_are_each_checked() -> None:
+    first = _active(_agreement(id="ag-1", granted=frozenset({"case"})))
+    second = _active(_agreement(id="ag-2", granted=frozenset({"case"})))
+    wider = _active(_agreement(id="ag-3", granted=frozenset({"case", "identity"})))
+    ended = _active(_agreement(id="ag-4", granted=frozenset({"case"}), ends_at=T0 + timedelta(1)))
+    event = _event(_canary_record())
+    shared: dict[Any, Any] = {}
+    now = T0 + timedelta(days=2)
+    a = project(first, event, now, DEFAULT, shared)
+    b = project(second, event, now, DEFAULT, shared)
+    c = project(wider, event, now, DEFAULT, shared)
+    assert a is not None and b is not None and c is not None
+    assert a["data"] is b["data"]  # one cut for both
+    assert a["data"] == project(first, event, now, DEFAULT)["data"]  # type: ignore[index]
+    assert c["data"] != a["data"] and len(shared) == 2
+    assert (a["parsagreement"], b["parsagreement"]) == ("ag-1/v1", "ag-2/v1")
+    assert project(ended, event, now, DEFAULT, shared) is None  # the term is checked each time
+    juvenile = _event({**_canary_record(), "juvenile": True})
+    assert project(first, juvenile, now, DEFAULT, {}) is None

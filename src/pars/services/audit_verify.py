@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -83,22 +84,47 @@ def _at_text(value: Any) -> str:
     return instant(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
+class _Memo(dict[Any, bytes]):
+    """The JSON of column values, made once: a log's actors, actions, agreements, times and
+    subjects repeat from entry to entry, and encoding them again was a third of the check."""
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._encode = encode
+
+    def __missing__(self, value: Any) -> bytes:
+        if len(self) > 50_000:
+            self.clear()  # bounded: unique values (record ids, hashes) would grow it forever
+        out = self[value] = self._encode(value).encode()
+        return out
+
+
+def _listed(classes: str | None) -> str:
+    return ",".join(f'"{c}"' for c in classes.split(",")) if classes else ""
+
+
+_JS = _Memo(_js)
+_AT_TEXT = _Memo(_at_text)
+_CLASSES = _Memo(_listed)
+
+
 def _expected(row: tuple[Any, ...]) -> tuple[bytes, bytes]:
     """The entry's bytes before and after its `details` value, rebuilt from the columns: the
     canonical entry sorts its keys, so everything but `details` sits in fixed places."""
     (index, _, at, actor, role, action, subject, outcome, agreement_id, version, record,
      classes, payload_hash, _) = row  # fmt: skip
+    js = _JS
     agreement = None if agreement_id is None else f"{agreement_id}/v{version}"
-    listed = ",".join(f'"{c}"' for c in classes.split(",")) if classes else ""
-    head = (
-        f'{{"action":{_js(action)},"actor":{_js(actor)},"agreement":{_js(agreement)},'
-        f'"at":"{_at_text(at)}","classes":[{listed}],"details":'
-    )
-    tail = (
-        f',"i":{index},"outcome":{_js(outcome)},"payload_hash":{_js(payload_hash)},'
-        f'"record":{_js(record)},"role":{_js(role)},"subject":{_js(subject)},"v":1}}'
-    )
-    return head.encode(), tail.encode()
+    head = b"".join(
+        (b'{"action":', js[action], b',"actor":', js[actor], b',"agreement":', js[agreement],
+         b',"at":"', _AT_TEXT[at], b'","classes":[', _CLASSES[classes], b'],"details":')
+    )  # fmt: skip
+    tail = b"".join(
+        (b',"i":', str(index).encode(), b',"outcome":', js[outcome], b',"payload_hash":',
+         js[payload_hash], b',"record":', js[record], b',"role":', js[role], b',"subject":',
+         js[subject], b',"v":1}')
+    )  # fmt: skip
+    return head, tail
 
 
 def _columns_problem(row: tuple[Any, ...], raw: bytes) -> str | None:
@@ -187,49 +213,73 @@ def verify(
             if bytes(cp["root"]) != EMPTY_ROOT:
                 problem(f"checkpoint {cp['id']} (size 0): root is not the empty tree's")
 
-        stack: list[tuple[int, bytes]] = []
-        expected = 0
         select = _SELECT.format(
             m="?" if conn.dialect.paramstyle == "qmark" else "%s",
             at=_AT.get(conn.dialect.name, "at"),
         )
-        for start in range(0, size, _BATCH):
+
+        def fetch(start: int) -> tuple[dict[int, dict[int, bytes]], list[tuple[Any, ...]]]:
             end = min(start + _BATCH, size)
-            cached = _cached(conn, start, end)
-            leaves = cached[0]
-            for row in conn.exec_driver_sql(select, (start, end)).fetchall():
-                index = int(row[0])
-                if index != expected:
-                    problem(f"entry {expected}: missing (the next entry is {index})")
-                    return report
-                raw = log.as_bytes(row[1])
-                if issue := _columns_problem(tuple(row), raw):
-                    problem(f"entry {index}: {issue}")
-                current = leaf_hash(raw)
-                if leaves.get(index) != current:
-                    problem(
-                        f"entry {index}: its hash differs from the cached leaf hash (0, {index})"
-                    )
-                level, idx = 0, index
-                while stack and stack[-1][0] == level:
-                    current = node_hash(stack.pop()[1], current)
-                    level, idx = level + 1, idx >> 1
-                    if cached[level].get(idx) != current:
-                        problem(f"cached subtree ({level}, {idx}) differs from the entries")
-                stack.append((level, current))
-                expected = index + 1
-                for cp in by_size.get(expected, ()):
-                    if _root(stack) != bytes(cp["root"]):
-                        problem(
-                            f"checkpoint {cp['id']} (size {cp['size']}): the entries do not "
-                            "hash to its root: the log was rewritten or forked"
-                        )
-            report.entries = expected
-            if progress:
-                progress(expected, size)
-        if expected != size:
+            return _cached(conn, start, end), log.raw_rows(conn, select, (start, end))
+
+        # The next batch is read (by the database, on the other core) while this one is checked;
+        # only that thread uses the connection until the loop ends, and leaving the loop waits
+        # for it.
+        with ThreadPoolExecutor(1, thread_name_prefix="audit-verify") as reader:
+            expected = _checked(reader, fetch, size, by_size, problem, progress, report)
+        if expected is not None and expected != size:
             problem(f"entry {expected}: missing (the log's size is {size})")
     return report
+
+
+def _checked(
+    reader: ThreadPoolExecutor,
+    fetch: Callable[[int], tuple[dict[int, dict[int, bytes]], list[tuple[Any, ...]]]],
+    size: int,
+    by_size: dict[int, list[dict[str, Any]]],
+    problem: Callable[[str], None],
+    progress: Callable[[int, int], None] | None,
+    report: Report,
+) -> int | None:
+    """Check every batch in leaf order; returns the number of entries found in order, or None
+    when a gap stopped the check (the problem is recorded)."""
+    stack: list[tuple[int, bytes]] = []
+    expected = 0
+    ahead = reader.submit(fetch, 0) if size else None
+    for start in range(0, size, _BATCH):
+        assert ahead is not None
+        cached, rows = ahead.result()
+        ahead = reader.submit(fetch, start + _BATCH) if start + _BATCH < size else None
+        leaves = cached[0]
+        for row in rows:
+            index = int(row[0])
+            if index != expected:
+                problem(f"entry {expected}: missing (the next entry is {index})")
+                return None
+            raw = log.as_bytes(row[1])
+            if issue := _columns_problem(tuple(row), raw):
+                problem(f"entry {index}: {issue}")
+            current = leaf_hash(raw)
+            if leaves.get(index) != current:
+                problem(f"entry {index}: its hash differs from the cached leaf hash (0, {index})")
+            level, idx = 0, index
+            while stack and stack[-1][0] == level:
+                current = node_hash(stack.pop()[1], current)
+                level, idx = level + 1, idx >> 1
+                if cached[level].get(idx) != current:
+                    problem(f"cached subtree ({level}, {idx}) differs from the entries")
+            stack.append((level, current))
+            expected = index + 1
+            for cp in by_size.get(expected, ()):
+                if _root(stack) != bytes(cp["root"]):
+                    problem(
+                        f"checkpoint {cp['id']} (size {cp['size']}): the entries do not "
+                        "hash to its root: the log was rewritten or forked"
+                    )
+        report.entries = expected
+        if progress:
+            progress(expected, size)
+    return expected
 
 
 def _cached(conn: Any, start: int, end: int) -> dict[int, dict[int, bytes]]:

@@ -10,8 +10,8 @@ only the leaves the tree names, inside nested objects and lists too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -25,6 +25,7 @@ __all__ = [
     "EVENT_FORMAT",
     "Event",
     "Projector",
+    "Shared",
     "compile_projector",
     "project",
     "project_record",
@@ -91,7 +92,8 @@ def _freeze(node: Any) -> Any:
 
 def _keep(shape: _Shape, value: Any) -> Any:
     """`value` cut to `shape`, or _DROP. A value whose type is not the shape's (an object where
-    a leaf is expected, say) is dropped: only what the catalogue names can leave."""
+    a leaf is expected, say) is dropped: only what the catalogue names can leave. (The
+    reference for `_cutter`, which compiles the same walk once per shape.)"""
     if shape is LEAF:
         return value if isinstance(value, _SCALARS) else _DROP
     if isinstance(shape, tuple):
@@ -110,6 +112,50 @@ def _keep(shape: _Shape, value: Any) -> Any:
     return out or _DROP
 
 
+_Cut = Callable[[Any], Any]
+
+
+def _leaf(value: Any) -> Any:
+    return value if isinstance(value, _SCALARS) else _DROP
+
+
+def _cutter(shape: _Shape) -> _Cut:
+    """`_keep(shape, ...)` as a function built once per shape: the relay cuts every record for
+    every agreement, and walking the shape's dictionaries each time was most of its cost. The
+    leaves of an object are checked inline; a nested object or list gets its own cutter."""
+    if shape is LEAF:
+        return _leaf
+    if isinstance(shape, tuple):
+        item = _cutter(shape[0])
+
+        def cut_list(value: Any) -> Any:
+            if not isinstance(value, list):
+                return _DROP
+            kept = [item(v) for v in value]
+            return [v for v in kept if v is not _DROP]
+
+        return cut_list
+    # In the shape's order, so that a projection's keys come out as before; None for a leaf.
+    keys = tuple((k, None if sub is LEAF else _cutter(sub)) for k, sub in shape.items())
+    scalars = _SCALARS
+
+    def cut_object(value: Any) -> Any:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            return _DROP
+        out = {}
+        for key, cut in keys:
+            if key in value:
+                v = value[key]
+                if cut is None:
+                    if isinstance(v, scalars):
+                        out[key] = v
+                elif (v := cut(v)) is not _DROP:
+                    out[key] = v
+        return out or _DROP
+
+    return cut_object
+
+
 @dataclass(frozen=True)
 class Projector:
     """An agreement version compiled against a policy: the leaf paths that may leave."""
@@ -117,9 +163,13 @@ class Projector:
     allowed: frozenset[str]
     shape: Mapping[str, _Shape]
     juvenile_allowed: bool
+    _cut: _Cut = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_cut", _cutter(self.shape))
 
     def apply(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        kept = _keep(self.shape, record)
+        kept = self._cut(record)
         return {} if kept is _DROP else dict(kept)
 
 
@@ -143,29 +193,51 @@ def compile_projector(agreement: Agreement, policy: JurisdictionPolicy) -> Proje
     )
 
 
+Shared = dict[frozenset[str], dict[str, Any]]
+"""Cuts of one record already made, by the leaves they kept (see `project_record`)."""
+
+
 def project_record(
-    agreement: Agreement, record: Mapping[str, Any], now: datetime, policy: JurisdictionPolicy
+    agreement: Agreement,
+    record: Mapping[str, Any],
+    now: datetime,
+    policy: JurisdictionPolicy,
+    shared: Shared | None = None,
 ) -> dict[str, Any] | None:
     """What of `record` may leave to this agreement's partner at `now`, or None: the agreement
     is not in force, or the record is a juvenile's and juvenile records are not allowed and
     approved. A record that does not say whether it is a juvenile's counts as one (deny by
-    default). Used directly for look-ups, and by `project` for events."""
+    default). Used directly for look-ups, and by `project` for events.
+
+    `shared`, if given, is a dictionary kept for this one record: agreements whose compiled
+    projectors allow the same leaves get the same cut, made once (the same object, which the
+    callers must not change). Every check above is still made for each agreement."""
     if not agreement.discloses_at(now):
         return None
     projector = compile_projector(agreement, policy)
     if record.get("juvenile", True) is not False and not projector.juvenile_allowed:
         return None
-    return projector.apply(record)
+    if shared is None:
+        return projector.apply(record)
+    data = shared.get(projector.allowed)
+    if data is None:
+        data = shared[projector.allowed] = projector.apply(record)
+    return data
 
 
 def project(
-    agreement: Agreement, event: Event, now: datetime, policy: JurisdictionPolicy
+    agreement: Agreement,
+    event: Event,
+    now: datetime,
+    policy: JurisdictionPolicy,
+    shared: Shared | None = None,
 ) -> dict[str, Any] | None:
     """The CloudEvent for this agreement's partner, or None if nothing of `event` may leave at
-    `now` (see `project_record`), or the agreement does not cover the event type."""
+    `now` (see `project_record`), or the agreement does not cover the event type. `shared`:
+    as for `project_record`, kept for this one event."""
     if event.type not in agreement.event_types:
         return None
-    data = project_record(agreement, event.record, now, policy)
+    data = project_record(agreement, event.record, now, policy, shared)
     if data is None:
         return None
     return {

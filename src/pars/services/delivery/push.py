@@ -70,24 +70,13 @@ def prepare_round(
     its retries stopped, in the same transaction. The agreement is checked at this instant,
     right before the sends start: a round's sends all start at once, so none goes on a check
     older than the round."""
-    now = pars.clock.now()
-    ready: list[tuple[dict[str, Any], Agreement, dict[str, Any], dict[str, Any], int, bytes]] = []
-    broken: list[tuple[dict[str, Any], Exception]] = []
-    with pars.uow() as uow:
-        for item in items:
-            mark = uow.audit_mark()
-            try:
-                with uow.conn.begin_nested():
-                    one = _prepare_one(pars, uow, item, transport, refuse, now)
-            except Exception as e:  # this item's own failure; the others go on
-                uow.forget_audit(mark)
-                broken.append((item, e))
-                continue
-            if one is not None:
-                agreement, partner, payload, salt = one
-                ready.append((item, agreement, partner, payload, mark, salt))
-        uow.commit()
-        leaves = uow.leaves
+    try:
+        ready, broken, leaves, now = _prepare(pars, items, transport, refuse, isolate=False)
+    except Exception as e:
+        # One item failed (a projection that raises, a row the database refuses): the round
+        # again, each item under its own savepoint, so that only that item fails.
+        _log.warning("push round failed; preparing it item by item", error=error_name(e))
+        ready, broken, leaves, now = _prepare(pars, items, transport, refuse, isolate=True)
     out = []
     for item, agreement, partner, payload, position, salt in ready:
         sent = with_receipt(payload, leaves[position], salt)
@@ -98,16 +87,75 @@ def prepare_round(
     return out, broken
 
 
+_Ready = tuple[dict[str, Any], Agreement, dict[str, Any], dict[str, Any], int, bytes]
+
+
+def _prepare(
+    pars: Pars,
+    items: list[dict[str, Any]],
+    transport: str,
+    refuse: Refusal,
+    isolate: bool,
+) -> tuple[list[_Ready], list[tuple[dict[str, Any], Exception]], list[int], datetime]:
+    """The round's write-ahead transaction. Without `isolate`, any failure fails the round (the
+    caller tries again isolated); with it, each item has its own savepoint (two round trips
+    more per item, so only after a round failed) and an item that fails is set apart."""
+    now = pars.clock.now()
+    ready: list[_Ready] = []
+    broken: list[tuple[dict[str, Any], Exception]] = []
+    with pars.uow() as uow:
+        looked_up = _LookUps(uow)
+        for item in items:
+            mark = uow.audit_mark()
+            if not isolate:
+                one = _prepare_one(pars, looked_up, item, transport, refuse, now)
+            else:
+                try:
+                    with uow.conn.begin_nested():
+                        one = _prepare_one(pars, looked_up, item, transport, refuse, now)
+                except Exception as e:  # this item's own failure; the others go on
+                    uow.forget_audit(mark)
+                    broken.append((item, e))
+                    continue
+            if one is not None:
+                agreement, partner, payload, salt = one
+                ready.append((item, agreement, partner, payload, mark, salt))
+        uow.commit()
+        return ready, broken, uow.leaves, now
+
+
+class _LookUps:
+    """A round's agreements and partners, each read once (a partner with items on several
+    agreements, or several items of one agreement, would read them again)."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+        self._agreements: dict[tuple[str, int], Agreement | None] = {}
+        self._partners: dict[str, dict[str, Any]] = {}
+
+    def agreement(self, agreement_id: str, version: int) -> Agreement | None:
+        key = (agreement_id, version)
+        if key not in self._agreements:
+            self._agreements[key] = self.uow.sharing.get(agreement_id, version)
+        return self._agreements[key]
+
+    def partner(self, partner_id: str) -> dict[str, Any]:
+        if partner_id not in self._partners:
+            self._partners[partner_id] = self.uow.sharing.partner(partner_id) or {}
+        return self._partners[partner_id]
+
+
 def _prepare_one(
     pars: Pars,
-    uow: SqlUnitOfWork,
+    looked_up: _LookUps,
     item: dict[str, Any],
     transport: str,
     refuse: Refusal,
     now: datetime,
 ) -> tuple[Agreement, dict[str, Any], dict[str, Any], bytes] | None:
-    agreement = uow.sharing.get(item["agreement_id"], item["agreement_version"])
-    partner = uow.sharing.partner(item["partner_id"]) or {}
+    uow = looked_up.uow
+    agreement = looked_up.agreement(item["agreement_id"], item["agreement_version"])
+    partner = looked_up.partner(item["partner_id"])
     recall = item["event_type"] == RECALL_EVENT  # goes whatever the agreement's term
     reason = None if recall else in_force_reason(agreement, pars, now)
     if reason is None and agreement is not None:

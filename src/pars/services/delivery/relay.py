@@ -26,7 +26,7 @@ from pars.services.lifecycle.corrections import as_corrected
 from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
-from pars.sharing.projection import Event, project
+from pars.sharing.projection import Event, Shared, project
 from pars.store.notify import QUEUE, notify
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
@@ -106,8 +106,9 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
                 row["arrest_version"],
                 record,
             )
+            shared: Shared = {}  # partners whose projectors keep the same leaves share a cut
             for candidates in versions.values():
-                make = partial(_item, pars, candidates, event, row, now, reasons)
+                make = partial(_item, pars, candidates, event, row, now, reasons, shared)
                 with contextlib.suppress(_Quarantined):
                     out.add(row, candidates[0], make)
         out.finish()
@@ -140,12 +141,13 @@ def _item(
     row: dict[str, Any],
     now: datetime,
     reasons: dict[tuple[str, int], str | None],
+    shared: Shared,
 ) -> dict[str, Any] | None:
     """The delivery row of one event for one agreement: queued under the newest version whose
     projection carries it; withheld if it was committed while a version was in force that no
     longer is; None if it was never due."""
     for a in versions:
-        payload = project(a, event, now, pars.policy)
+        payload = project(a, event, now, pars.policy, shared)
         if payload is not None:
             push = a.transport is not Transport.FEED
             status = {

@@ -1,0 +1,87 @@
+"""Bulk writes past SQLAlchemy's statement layer (not its types): the disclosure log and the
+relay's delivery rows are PARS's hottest inserts, and SQLAlchemy's per-row parameter handling,
+the driver's per-row statements and the standard JSON encoder were most of their cost.
+
+On PostgreSQL a batch goes in as one COPY; elsewhere through the driver's executemany. Either
+way it is in the caller's transaction, and a refusal raises as SQLAlchemy would have raised it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+__all__ = [
+    "bind_processor",
+    "copy_rows",
+    "dumps_json",
+    "has_bind_processor",
+    "insert_rows",
+    "is_postgres",
+]
+
+
+def is_postgres(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def dumps_json(value: Any) -> str:
+    """A document as JSON text for a `JSONDoc` column written here (orjson). A value orjson
+    refuses (an integer beyond 64 bits, a key that is not a string) goes through the standard
+    encoder, which decides as SQLAlchemy's own would have."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def has_bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> bool:
+    """Whether the column's type converts values for this driver (else they go as they are)."""
+    return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) is not None
+
+
+def bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:
+    """How the column's type sends a value to this connection's driver."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def copy_rows(
+    conn: sa.Connection, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """COPY `values` into `table` (PostgreSQL only), in the connection's transaction. `table`
+    and `columns` are PARS's own names, never input. A refusal (NOT NULL, a unique key) raises
+    as SQLAlchemy's IntegrityError <- the driver's, with no values in the message."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for value in values:
+                copy.write_row(value)
+    except dbapi.Error as e:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, e, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+        ) from e
+
+
+def insert_rows(
+    conn: sa.Connection, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """The same rows as `copy_rows`, on any backend: COPY on PostgreSQL, else one executemany
+    of a prepared INSERT."""
+    if not values:
+        return
+    if is_postgres(conn):
+        copy_rows(conn, table, columns, values)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    # The names are PARS's own tables and columns, never input.
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    conn.exec_driver_sql(insert, list(values))
