@@ -27,6 +27,8 @@ from pars.store.tables import outbox
 __all__ = ["AuditEntry", "SqlUnitOfWork", "write_audit"]
 
 
+_INSERT_OUTBOX = sa.insert(outbox)
+
 AuditEntry = AuditRow
 """One audit row (a leaf of the disclosure log). `details` must hold metadata only."""
 
@@ -129,7 +131,7 @@ class SqlUnitOfWork:
                 }
                 for e in events
             ]
-            self.conn.execute(sa.insert(outbox), rows)
+            self.conn.execute(_INSERT_OUTBOX, rows)
             notify(self.conn, OUTBOX)  # wakes relays in other processes at COMMIT
         # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
         leaves = write_audit(self.conn, self._audit, self._clock)
