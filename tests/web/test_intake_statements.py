@@ -22,7 +22,7 @@ from tests.factories import arrest_body
 # cursor; round trips add each BEGIN and COMMIT (separate messages on PostgreSQL; on SQLite
 # BEGIN IMMEDIATE is itself a statement and COMMIT a call into the library).
 MAX_STATEMENTS = {"sqlite": 13, "postgres": 14}
-MAX_ROUND_TRIPS = {"sqlite": 15, "postgres": 18}
+MAX_ROUND_TRIPS = {"sqlite": 15, "postgres": 16}
 
 
 @contextmanager
@@ -35,7 +35,9 @@ def counted(engine: sa.Engine) -> Iterator[dict[str, Any]]:
 
     def bump(key: str) -> Any:
         def on(conn: Any, *args: Any) -> None:
-            seen[key] += 1
+            # Under autocommit no BEGIN or COMMIT reaches the server.
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                seen[key] += 1
 
         return on
 

@@ -52,6 +52,7 @@ class SqlUnitOfWork:
         on_events: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._snapshot = True  # see `without_snapshot`
         self._on_events = on_events  # called after a COMMIT that wrote outbox events
         self._read_only = read_only
         self._keys = keys
@@ -68,7 +69,12 @@ class SqlUnitOfWork:
         if self._read_only:
             self.conn = self.conn.execution_options(**{READ_ONLY: True})
             if self.conn.dialect.name == "postgresql":
-                self.conn = self.conn.execution_options(postgresql_readonly=True)
+                pg: dict[str, Any] = (
+                    {"postgresql_readonly": True}
+                    if self._snapshot
+                    else {"isolation_level": "AUTOCOMMIT"}
+                )
+                self.conn = self.conn.execution_options(**pg)
         self._tx = self.conn.begin()
         self.arrests = ArrestRepository(self.conn, self._keys)
         self.persons = PersonRepository(self.conn)
@@ -99,6 +105,15 @@ class SqlUnitOfWork:
             self.conn.close()
             if self._turn is not None:
                 self._turn.__exit__(exc_type, exc, tb)
+
+    def without_snapshot(self) -> SqlUnitOfWork:
+        """For a reader whose statements need not see one snapshot: on PostgreSQL each runs on
+        its own (autocommit), without BEGIN and COMMIT, two round trips fewer. Call before
+        `with`."""
+        if not self._read_only:
+            raise RuntimeError("only a read-only unit of work may read without a snapshot")
+        self._snapshot = False
+        return self
 
     def audit(self, entry: AuditEntry) -> None:
         self._audit.append(entry)
