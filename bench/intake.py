@@ -238,9 +238,10 @@ class Server:
         """Whether to run `pars relay` beside uvicorn (when this PARS has a relay)."""
         if self.workers == 1 and self.app is None:
             return False
-        import pars.cli.main
+        import importlib
 
-        return hasattr(pars.cli.main, "cmd_relay")
+        # By module name: `pars.cli.main` as an attribute is the `main` function.
+        return hasattr(importlib.import_module("pars.cli.main"), "cmd_relay")
 
     @property
     def label(self) -> str:
