@@ -238,9 +238,10 @@ class Server:
         """Whether to run `pars relay` beside uvicorn (when this PARS has a relay)."""
         if self.workers == 1 and self.app is None:
             return False
-        import pars.cli
+        import importlib
 
-        return hasattr(pars.cli, "cmd_relay")
+        # By module name: `pars.cli.main` as an attribute is the `main` function.
+        return hasattr(importlib.import_module("pars.cli.main"), "cmd_relay")
 
     @property
     def label(self) -> str:
@@ -274,7 +275,7 @@ class Server:
                 ))  # fmt: skip
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 180.0) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -1017,6 +1018,38 @@ def _markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def figures(backend: str, results: list[Result]) -> dict[str, Any]:
+    """One backend's figures for `--json`: per path arrests/s, latency, CPU ms per arrest
+    (server, database, and the two together) and the ratio to the ceiling."""
+    best = max((r.rate for r in results if r.ceiling), default=0.0)
+    paths = []
+    for r in results:
+        n = max(r.arrests, 1)
+        c = r.cpu
+
+        def ms(v: float | None, n: int = n) -> float | None:
+            return None if v is None else round(1000 * v / n, 3)
+
+        # The ceiling's inserts run in the bench process: that is its "server" side.
+        own = c.bench if r.ceiling else c.server
+        paths.append({
+            "path": r.path, "ceiling": r.ceiling, "clients": r.clients, "arrests": r.arrests,
+            "seconds": round(r.seconds, 3), "arrests_per_s": round(r.rate, 2),
+            "p50_ms": round(r.percentile(0.50), 2), "p99_ms": round(r.percentile(0.99), 2),
+            "ratio_to_ceiling": round(r.rate / best, 3) if best else None,
+            "cpu_ms_per_arrest": {
+                "server": ms(c.server), "database": ms(c.database), "bench": ms(c.bench),
+                "others": ms(c.others),
+                "server_plus_database": ms((own or 0.0) + (c.database or 0.0)),
+            },
+            "failures": sum(r.failures.values()),
+            "db_activity_per_arrest": {
+                k: round(v / n, 3) for k, v in r.db_activity.items()
+            },
+        })  # fmt: skip
+    return {"backend": backend, "paths": paths}
+
+
 def report(backend: str, outcome: tuple[list[Result], list[str]]) -> None:
     results, notes = outcome
     print(f"\n## {backend}\n")
@@ -1137,6 +1170,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve this ASGI factory with uvicorn --factory instead (to compare variants)",
     )
     p.add_argument(
+        "--json",
+        action="store_true",
+        help="after the tables, print every figure as one JSON object on the last line",
+    )
+    p.add_argument(
         "--no-ceiling", dest="ceiling", action="store_false", help="skip the straight inserts"
     )
     p.add_argument(
@@ -1169,21 +1207,42 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load: {args.clients} clients, POST {PATH}, {limit} per path, keep-alive HTTP/1.1")
     sys.stdout.flush()
     root = Path(tempfile.mkdtemp(prefix="pars-bench-"))
+    out: dict[str, Any] = {
+        "benchmark": "intake",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "load_average_start": list(os.getloadavg()),
+        "clients": args.clients,
+        "backends": [],
+    }
     try:
         for backend in backends:
             if backend == "sqlite":
-                report("sqlite", _bench_backend("sqlite", None, root, args))
+                outcome = _bench_backend("sqlite", None, root, args)
             else:
                 with postgres_admin() as (admin, where):
                     version = _server_version(admin)
                     print(f"\npostgres: {version}; {where}")
-                    report("postgres", _bench_backend("postgres", admin, root, args))
+                    outcome = _bench_backend("postgres", admin, root, args)
+            report(backend, outcome)
+            out["backends"].append(figures(backend, outcome[0]))
     except KeyboardInterrupt:
         _log("interrupted; cleaning up")
         return 130
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        out["load_average_end"] = list(os.getloadavg())
+        print(json.dumps(out, separators=(",", ":")))
     return 0
+
+
+def _commit() -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    return done.stdout.strip() or None
 
 
 def _server_version(url: str) -> str:

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -168,3 +169,23 @@ def test_expunge_destroys_versions(pars: Pars, backend: str) -> None:
     text = json.dumps(arrest_row["document"])
     for secret in ("Doe", "John", "1500 Market", "strike"):
         assert secret not in text
+
+
+def test_a_reader_without_snapshot_runs_each_statement_alone(pars: Pars, backend: str) -> None:
+    """`without_snapshot()` (the per-request token check): on PostgreSQL no transaction is
+    opened (autocommit), and the pooled connection goes back to transactions afterwards."""
+    idle, in_tx = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
+    with pars.reader().without_snapshot() as reader:
+        assert reader.users.revocation_version() >= 0
+        if backend == "postgres":
+            raw = reader.conn.connection.driver_connection
+            assert raw.autocommit
+            assert raw.info.transaction_status == idle
+    with pars.reader() as reader:
+        reader.users.revocation_version()
+        if backend == "postgres":
+            raw = reader.conn.connection.driver_connection
+            assert not raw.autocommit
+            assert raw.info.transaction_status == in_tx
+    with pytest.raises(RuntimeError):
+        pars.uow().without_snapshot()

@@ -241,7 +241,9 @@ def authenticate(pars: Pars, token: str) -> Principal:
     now = pars.clock.now()
     th = _token_hash(token)
     cached = pars.token_cache.get(th)
-    with pars.reader() as reader:
+    # No common snapshot is needed: the counter is read before the token, so a revocation
+    # committed in between shows in the token's row, or moves the counter past the cached one.
+    with pars.reader().without_snapshot() as reader:
         # One primary-key read per request: a cached token is trusted only while no token was
         # revoked anywhere since it was read; otherwise it is read again.
         version = reader.users.revocation_version()

@@ -13,6 +13,10 @@ from pars.store.tables import api_tokens, persons, revocation_version, users
 __all__ = ["PersonRepository", "UserRecord", "UserRepository"]
 
 
+# Read on every authenticated request: built once.
+_REVOCATION_VERSION = sa.select(revocation_version.c.version).where(revocation_version.c.id == 1)
+
+
 @dataclass(frozen=True)
 class UserRecord:
     id: int
@@ -72,8 +76,7 @@ class UserRepository:
 
     def revocation_version(self) -> int:
         """The revocation counter (one primary-key read)."""
-        q = sa.select(revocation_version.c.version).where(revocation_version.c.id == 1)
-        return int(self._conn.execute(q).scalar_one())
+        return int(self._conn.execute(_REVOCATION_VERSION).scalar_one())
 
     def add_token(self, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
         self._conn.execute(

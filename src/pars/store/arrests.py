@@ -26,6 +26,8 @@ _UPDATE = sa.update(arrests).where(
     arrests.c.id == sa.bindparam("b_id"), arrests.c.version == sa.bindparam("b_version")
 )
 _INSERT_VERSION = sa.insert(arrest_versions)
+_NEXT_OTN = sa.insert(otn_sequence).values()
+_NEXT_DOCKET = sa.insert(docket_sequence).values()
 _ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -61,11 +63,11 @@ class ArrestRepository:
     # -- identifiers ---------------------------------------------------------------------
 
     def next_otn_number(self) -> int:
-        result = self._conn.execute(sa.insert(otn_sequence).values())
+        result = self._conn.execute(_NEXT_OTN)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def next_docket_number(self) -> int:
-        result = self._conn.execute(sa.insert(docket_sequence).values())
+        result = self._conn.execute(_NEXT_DOCKET)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     # -- load / track --------------------------------------------------------------------

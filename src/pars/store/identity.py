@@ -40,6 +40,12 @@ _RECORDS = sa.text(
 ).bindparams(sa.bindparam("ids", expanding=True))
 
 
+# Built once: a statement built per call costs its construction and cache-key walk each time
+# (the arrest intake runs both of these).
+_LATEST_MODEL = sa.select(sa.func.max(identity_models.c.version))
+_ADD_DECISION = sa.insert(identity_decisions)
+
+
 def _json(value: Any) -> dict[str, Any]:
     # Text queries get SQLite's JSON as text and PostgreSQL's JSONB decoded.
     decoded: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
@@ -201,8 +207,7 @@ class IdentityRepository:
     # -- models --------------------------------------------------------------------------
 
     def latest_model_version(self) -> int | None:
-        q = sa.select(sa.func.max(identity_models.c.version))
-        value = self._conn.execute(q).scalar()
+        value = self._conn.execute(_LATEST_MODEL).scalar()
         return int(value) if value is not None else None
 
     def model(self, version: int) -> dict[str, Any] | None:
@@ -222,7 +227,7 @@ class IdentityRepository:
     # -- decisions and the review queue --------------------------------------------------
 
     def add_decision(self, now: datetime, **values: Any) -> int:
-        result = self._conn.execute(sa.insert(identity_decisions).values(created_at=now, **values))
+        result = self._conn.execute(_ADD_DECISION, {"created_at": now, **values})
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def decision(self, decision_id: int, lock: bool = False) -> dict[str, Any] | None:

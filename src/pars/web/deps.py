@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from pars.domain.errors import Unauthenticated
 from pars.domain.roles import STEP_ROLES, Role, Step
@@ -43,7 +44,9 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
-def get_pars(request: Request) -> Pars:
+async def get_pars(request: Request) -> Pars:
+    # Async (it does no I/O): FastAPI runs a plain `def` dependency in a worker thread, a
+    # hand-off per request for a dictionary look-up.
     pars: Pars = request.app.state.pars
     return pars
 
@@ -115,8 +118,15 @@ def may(step: Step) -> Any:
     """`Depends` on the caller, refused (403, audited) unless its role may take `step`:
     `who: Annotated[Principal, may(Step.READ)]`."""
 
-    def guard(request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
-        require(pars, who, step, record_subject(request))
+    roles = STEP_ROLES[step]
+
+    async def guard(
+        request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]
+    ) -> Principal:
+        # An allowed role is decided here, without a worker thread; a refusal writes its
+        # audit row, so it goes to one.
+        if who.role not in roles:
+            await run_in_threadpool(require, pars, who, step, record_subject(request))
         return who
 
     guard.__name__ = f"may_{step.value}"
@@ -129,8 +139,11 @@ def allowed(roles: frozenset[Role], what: str) -> Any:
     role is one of `roles`: `who: Annotated[Principal, allowed(READ_ROLES, "read agreements")]`.
     `what` is the words the service's own check uses."""
 
-    def guard(request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
-        require_role(pars, who, roles, what, record_subject(request))
+    async def guard(
+        request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]
+    ) -> Principal:
+        if who.role not in roles:
+            await run_in_threadpool(require_role, pars, who, roles, what, record_subject(request))
         return who
 
     guard.__name__ = f"allowed_to_{what.replace(' ', '_')}"

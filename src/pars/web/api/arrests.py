@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -29,19 +30,23 @@ Reader = Annotated[Principal, may(Step.READ)]
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
-@router.post("", status_code=201, openapi_extra=body(i.ArrestIn))
+@router.post("", status_code=201, response_model=dict[str, Any], openapi_extra=body(i.ArrestIn))
 async def create(
     request: Request,
-    response: Response,
     who: Annotated[Principal, may(Step.CREATE)],
     pars: PARS,
     submit: Annotated[bool, Query(description="create and submit in one call")] = False,
-) -> dict[str, Any]:
+) -> Response:
     """Create an arrest report as a draft, or created and submitted with `?submit=true`."""
     data = await read_json(request, i.ArrestIn, pars.settings.max_body_bytes)
     arrest = await _threaded(svc.create_arrest, pars, who, data, submit)
-    response.headers["Location"] = f"/api/v1/arrests/{arrest.id}"
-    return render(arrest, who)
+    # The view is JSON-ready (strings, numbers, lists): encoded once, here, instead of being
+    # validated against `dict[str, Any]` and walked by FastAPI's jsonable_encoder first.
+    return JSONResponse(
+        render(arrest, who),
+        status_code=201,
+        headers={"Location": f"/api/v1/arrests/{arrest.id}"},
+    )
 
 
 async def _threaded(fn: Callable[..., Arrest], *args: Any) -> Arrest:
