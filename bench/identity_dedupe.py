@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.identity import KEYS, Synth, api_person
+from bench.identity import KEYS, Synth, api_person, run_command
 
 
 def build(url: str, n: int, duplicates: float, seed: int = 7) -> dict[str, Any]:
@@ -77,30 +76,6 @@ def build(url: str, n: int, duplicates: float, seed: int = 7) -> dict[str, Any]:
     print(file=sys.stderr)
     engine.dispose()
     return {"persons": n, "corrupted_copies": copies, "keys": keys}
-
-
-def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run `pars <args>` in a child process: wall seconds, that child's own peak RSS and CPU
-    time (from `os.wait4`), and the last line it printed."""
-    pars = Path(sys.executable).with_name("pars")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(pars), *args], env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        printed, errors = out.read().strip(), err.read()
-    if child.returncode != 0:
-        sys.stderr.write(errors)
-        raise SystemExit(f"pars {' '.join(args)} exited {child.returncode}")
-    return {
-        "seconds": round(seconds, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-        "output": printed.splitlines()[-1] if printed else "",
-    }
 
 
 def main() -> None:

@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dd.add_argument(
         "--min-shared", type=int, default=2, help="score pairs sharing at least this many keys"
     )
-    dd.add_argument("--threshold", type=float, help="default: PARS_IDENTITY_REVIEW_THRESHOLD")
+    dd.add_argument("--threshold", type=float, help="default: PARS_IDENTITY_DEDUPE_THRESHOLD")
     dd.add_argument("--out", help="also write the list (person ids, probability) to this CSV")
     dd.add_argument("--quiet", action="store_true", help="no progress on standard error")
     dd.set_defaults(fn=cmd_dedupe)

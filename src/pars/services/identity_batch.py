@@ -36,7 +36,9 @@ TRAIN_SAMPLE: Final = 200_000
 MAX_BLOCK: Final = 100
 #: The batch scores pairs that share at least this many blocking keys. A duplicate with one
 #: booking error shares most of its keys; two strangers rarely share two. (The online matcher
-#: takes every record sharing one key.)
+#: takes every record sharing one key.) Measured on 20,000 corrupted bookings (issue 15): with
+#: the W and P keys, 2 finds 98.4% of the true pairs scoring 13,260 pairs; 1 finds 99.0%
+#: scoring 135,512, ten times the work for 0.6 points (and beyond the 10-minute budget at 10^6).
 MIN_SHARED: Final = 2
 #: Review items are inserted this many to a statement.
 INSERT_BATCH: Final = 5_000
@@ -102,12 +104,12 @@ def dedupe(
 ) -> DedupeResult:
     """Score the pairs of records of different persons that share at least `min_shared`
     blocking keys (among blocks of up to `max_block` records) and queue the person pairs at or
-    above `threshold` (default: the review threshold) for review. Nothing is merged.
+    above `threshold` (default: `identity_dedupe_threshold`, 0.9) for review. Nothing is merged.
 
     The key index is read once, in key order; each record's blocks are kept as compact arrays
     of record ids, and for each record the records sharing its blocks are counted, so a pair is
     scored once however many keys it shares."""
-    cut = pars.settings.identity_review_threshold if threshold is None else threshold
+    cut = pars.settings.identity_dedupe_threshold if threshold is None else threshold
     cut_weight = math.log2(cut / (1.0 - cut))  # probability >= cut <=> weight >= this
     records: dict[int, tuple[str, PersonFields]] = {}
     blocks: list[array[int]] = []
