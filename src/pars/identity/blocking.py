@@ -162,9 +162,9 @@ def blocking_keys(
         if pair:
             keys.add(pair)
     pair = _pair_key(first, last)
-    year = dob.year if dob is not None else dob_year
-    if pair and year is not None:
-        keys.add(f"W{pair[1:]}:{year:04d}")  # "W:<code>:<code>:YYYY"
+    birth_year = dob.year if dob is not None else dob_year
+    if pair and birth_year is not None:
+        keys.add(f"W{pair[1:]}:{birth_year:04d}")  # "W:<code>:<code>:YYYY"
     if digits := normalize_phone(phone):
         keys.add(f"P:{digits}")
     keys.update(_address_keys(address, zip_code, first_code, last_code))
