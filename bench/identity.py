@@ -704,13 +704,7 @@ def online(url: str, people: list[dict[str, Any]], queries: int = 300) -> dict[s
     from pars.services.identity import current_model, find_candidates, person_fields
 
     pars = Pars(Settings(database_url=url), keys=KeyRing(KEYS))
-    synth = Synth(99)
-    asks = [
-        synth.corrupt(people[synth.rng.randrange(len(people))])
-        if synth.rng.random() < 0.8
-        else synth.person()
-        for _ in range(queries)
-    ]
+    asks = _asks(people, queries)
     with pars.reader() as uow:
         model = current_model(pars, uow)
         for q in asks[:20]:  # warm-up: caches, the database's pages
@@ -730,6 +724,51 @@ def online(url: str, people: list[dict[str, Any]], queries: int = 300) -> dict[s
         "p95": times[int(len(times) * 0.95)] * 1000,
         "mean_candidates": statistics.mean(counts),
     }
+
+
+def _asks(people: list[dict[str, Any]], queries: int) -> list[dict[str, Any]]:
+    """The arrestees of the online runs: 80% corrupted copies of stored persons, 20% new."""
+    synth = Synth(99)
+    return [
+        synth.corrupt(people[synth.rng.randrange(len(people))])
+        if synth.rng.random() < 0.8
+        else synth.person()
+        for _ in range(queries)
+    ]
+
+
+def online_http(
+    url: str, data_dir: str, people: list[dict[str, Any]], queries: int = 300
+) -> dict[str, float]:
+    """`POST /api/v1/persons/match` over HTTP (`pars serve`, one process, on the database at
+    ``url``), one officer's requests one after another: p50 and p95 of the round trip."""
+    import http.client
+
+    from bench.intake import Server, _free_port, prepare
+
+    env = command_env(url, data_dir)
+    token = prepare(env)
+    server = Server(env, 1, _free_port(), Path(data_dir) / "serve.log")
+    server.start()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    times = []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        for n, q in enumerate(_asks(people, queries + 20)):
+            body = json.dumps({"person": api_person(q), "limit": 10})
+            t = time.perf_counter()
+            conn.request("POST", "/api/v1/persons/match", body, headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"match answered {response.status}")
+            if n >= 20:  # the first 20 warm the caches
+                times.append(time.perf_counter() - t)
+        conn.close()
+    finally:
+        server.stop()
+    times.sort()
+    return {"p50": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000}
 
 
 def generated_run(n: int, tmp: str, seed: int, splink: bool, with_online: bool) -> dict[str, Any]:
@@ -752,6 +791,7 @@ def generated_run(n: int, tmp: str, seed: int, splink: bool, with_online: bool) 
         out["splink"] = dedupe_splink(rows, truth)
     if with_online:
         out["online"] = online(url, rows)
+        out["online_http"] = online_http(url, str(data_dir), rows)
     out["load_average_after"] = os.getloadavg()[0]
     return out
 
@@ -839,6 +879,11 @@ def main() -> None:
                 print(
                     f"  online (in-process, SQLite): p50 {o['p50']:.2f} ms, "
                     f"p95 {o['p95']:.2f} ms, {o['mean_candidates']:.1f} candidates per arrestee"
+                )
+                h = r["online_http"]
+                print(
+                    f"  online (HTTP, pars serve, SQLite): p50 {h['p50']:.2f} ms, "
+                    f"p95 {h['p95']:.2f} ms"
                 )
             print(f"  load average {r['load_average_before']:.1f} -> {r['load_average_after']:.1f}")
             result["generated"][str(n)] = r
