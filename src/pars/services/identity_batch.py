@@ -3,6 +3,8 @@
 - :func:`train_model` estimates m, u, the prior and the name frequencies from the
   jurisdiction's own matching records (see :mod:`pars.identity.em`) and stores the result as
   the next model version, which is the one in use from then on.
+- :func:`rekey` recomputes every record's blocking keys (after the key design changed, as when
+  issue 15 added the name-pair + birth-year and phone keys), a batch per transaction.
 - :func:`dedupe` reads the blocking-key index once (through its primary key, in key order),
   scores each pair of records of different persons that share at least two keys, once, and
   puts the likely duplicates on the review queue (skipping the pairs already open there, read
@@ -21,13 +23,13 @@ from typing import Final
 
 from pars.identity.compare import PersonFields
 from pars.identity.em import train
-from pars.identity.linkage import weigh_pair
+from pars.identity.linkage import keys_of, weigh_pair
 from pars.identity.model import probability
 from pars.services.app import Pars
 from pars.services.identity import current_model, person_fields
 from pars.store.uow import AuditEntry
 
-__all__ = ["DedupeResult", "dedupe", "train_model"]
+__all__ = ["DedupeResult", "dedupe", "rekey", "train_model"]
 
 Progress = Callable[[str, int, int], None]
 #: Training reads at most this many records (a random sample when there are more).
@@ -81,6 +83,39 @@ def train_model(
         )
         uow.commit()
     return version
+
+
+#: Records re-keyed per transaction by :func:`rekey`.
+REKEY_BATCH: Final = 5_000
+
+
+def rekey(pars: Pars, by: str, progress: Progress | None = None) -> tuple[int, int]:
+    """Recompute the blocking keys of every stored record from its matching fields; returns
+    (records, keys written). Safe to run at any time and again: a record's keys are replaced in
+    the same transaction, a batch at a time."""
+    with pars.reader() as uow:
+        total = uow.identity.count_records()
+    done = written = 0
+    last = 0
+    while True:
+        with pars.uow() as uow:
+            batch: dict[int, frozenset[str]] = {}
+            for record_id, _, fields in uow.identity.iter_records(after=last):
+                batch[record_id] = keys_of(person_fields(fields))
+                if len(batch) >= REKEY_BATCH:
+                    break
+            if not batch:
+                uow.audit(
+                    AuditEntry(by, "identity:rekey", details={"records": done, "keys": written})
+                )
+                uow.commit()
+                return done, written
+            written += uow.identity.replace_keys(batch)
+            uow.commit()
+        done += len(batch)
+        last = max(batch)
+        if progress:
+            progress("re-keyed", done, total)
 
 
 @dataclass(frozen=True)
