@@ -1,23 +1,30 @@
-"""Identity resolution: FEBRL 4 quality and speed against Splink 5, online latency, batch dedupe.
+"""Identity resolution: PARS and Splink 5 side by side on FEBRL 4 and on generated bookings.
 
-    uv sync --frozen --group bench
-    uv run python -m bench.identity                    # everything: 10^5 and 10^6 persons
-    uv run python -m bench.identity --sizes 100000 --no-dedupe
+    uv sync --frozen --all-groups
+    uv run python -m bench.identity --json      # FEBRL 4; generated sets of 5k, 20k, 10^5, 10^6
+    uv run python -m bench.identity --no-febrl --generated 100000 --online 100000
 
 1. FEBRL 4 (tests/fixtures/febrl4) without the SSN column: precision, recall and F1, and the
    time to train and to link, for PARS (each 4b record linked to its best 4a candidate at the
-   default review threshold) and for Splink 5 on DuckDB, set up as in Splink's own FEBRL 4
-   example (its "detailed" model) with the SSN comparison and blocking rules left out; Splink's
-   pairs at match probability >= 0.5 count as links. PARS reads each FEBRL row as an API client
-   would send it (`PersonIn`, then the matching fields an arrest's person becomes), the address
-   as one line of text or in parts (`--address text|parts|both`). Also Splink scoring one pair
-   (`compare_two_records`).
-2. Online: a SQLite database of N synthetic persons (one matching record each, bulk-inserted
-   with their blocking keys); for 300 arrestees (80% corrupted copies of stored persons, 20% new
-   people), the time to read the candidates from the key index and score them
-   (`pars.services.identity.find_candidates`, in a fresh read transaction each), p50 and p95.
-3. Batch: `pars identity dedupe` on the largest database, in a child process: wall time and
-   peak resident memory.
+   review threshold) and for Splink 5 on DuckDB, set up as in Splink's own FEBRL 4 example (its
+   "detailed" model) with the SSN comparison and blocking rules left out; Splink's pairs at
+   match probability >= 0.5 count as links. PARS reads each FEBRL row as an API client would
+   send it (`PersonIn`, then the matching fields an arrest's person becomes), the address as
+   one line of text or in parts (`--address text|parts|both`).
+2. Generated sets (`--generated`): bookings with truth from :func:`generate`, a share of them
+   repeat bookings of an earlier person carrying one or two of :data:`CORRUPTIONS` (typos,
+   nicknames, swapped first/last names, day/month swaps, DOB typos, a DOB missing, a year alone
+   or the 01/01 placeholder, placeholder names, a move, a misspelt street, missing address,
+   phone or sex), every booking writing its address in one of several forms (one line in
+   several orders and spellings, or the API's parts) and its ZIP in one of several forms (five
+   digits, ZIP+4, nine digits, a lost leading zero). PARS as a user runs it: each booking
+   stored through the API's person fields, then `pars identity train` and `pars identity
+   dedupe --out` with the default settings as child processes (wall time, peak RSS), its CSV
+   scored against the truth; Splink 5 deduplicating the same bookings (:func:`dedupe_splink`).
+3. Online (`--online`, at those generated sizes): 300 arrestees (80% corrupted copies of stored
+   persons, 20% new people) against the generated database: `find_candidates` in-process (a
+   fresh read transaction each) and `POST /api/v1/persons/match` over HTTP to `pars serve`,
+   p50 and p95.
 """
 
 from __future__ import annotations
