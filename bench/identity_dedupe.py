@@ -6,15 +6,15 @@
 Builds a migrated SQLite database of `--size` persons, one matching record each, made the way an
 identified arrest makes them: each person is an API person block (`last_name`, `first_name`,
 `date_of_birth`, `sex`, `address`, `phone`, validated by the API's `PersonIn`), turned into its
-matching record by `services.identity.record_fields` and keyed by the same blocking keys. A share
-of them (`--duplicates`, 10% by default) are corrupted copies of an earlier person (every
+matching record by `services.identity.record_fields` and keyed by the same blocking keys. A
+share of them (`--duplicates`, 10% by default) are corrupted copies of an earlier person (every
 corruption of `bench.identity.CORRUPTIONS`, through `bench.identity.Synth.corrupt`), so the
 queue has work. (`bench/identity.py` runs the same commands on generated sets with truth and
-scores what they find.) Then it runs `pars identity train` (unless `--no-train`) and
-`pars identity dedupe --quiet` as subprocesses with `PARS_DATABASE_URL` pointing at the
-database, and prints each command's wall time, peak resident memory and CPU time (that child's own resource usage, from `os.wait4`: the
-builder runs in this process and is not counted), the command's own summary line, and, with
-`--json`, one JSON object on the last line.
+scores what they find.) Then it runs `pars identity train` (unless `--no-train`) and `pars
+identity dedupe --quiet` as subprocesses with `PARS_DATABASE_URL` pointing at the database, and
+prints each command's wall time, peak resident memory and CPU time (that child's own resource
+usage, from `os.wait4`: the builder runs in this process and is not counted), the command's own
+summary line, and, with `--json`, one JSON object on the last line.
 """
 
 from __future__ import annotations
