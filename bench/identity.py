@@ -793,7 +793,8 @@ def generated_run(n: int, tmp: str, seed: int, splink: bool, with_online: bool) 
         "records": n, "persons": len(set(truth)), "store_s": round(time.perf_counter() - t, 1),
         "keys": keys, "load_average_before": os.getloadavg()[0],
     }  # fmt: skip
-    out["pars"] = dedupe_command(url, str(data_dir), truth)
+    if with_dedupe:
+        out["pars"] = dedupe_command(url, str(data_dir), truth)
     if splink:
         out["splink"] = dedupe_splink(rows, truth)
     if with_online:
@@ -822,6 +823,9 @@ def main() -> None:
     parser.add_argument("--online", default="", help="run the online matcher at these sizes")
     parser.add_argument("--no-febrl", action="store_true")
     parser.add_argument("--no-splink", action="store_true")
+    parser.add_argument(
+        "--no-dedupe", action="store_true", help="no train and dedupe (online figures only)"
+    )
     parser.add_argument("--splink-max", type=int, default=10**7, help="no Splink above this size")
     parser.add_argument("--dir", help="where to build the databases (default: a temp dir)")
     parser.add_argument(
@@ -863,16 +867,17 @@ def main() -> None:
         for n in (int(x) for x in args.generated.split(",") if x):
             print(f"\ngenerated set of {n:,} bookings (seed {args.seed}), dedupe", flush=True)
             splink = not args.no_splink and n <= args.splink_max
-            r = generated_run(n, tmp, args.seed, splink, n in online_sizes)
-            p = r["pars"]
-            print(
-                _quality_line(
-                    "PARS",
-                    p,
-                    f"; train {p['train']['seconds']} s, dedupe {p['dedupe']['seconds']} s "
-                    f"wall, {p['dedupe']['peak_rss_mb']} MB peak",
+            r = generated_run(n, tmp, args.seed, splink, n in online_sizes, not args.no_dedupe)
+            if "pars" in r:
+                p = r["pars"]
+                print(
+                    _quality_line(
+                        "PARS",
+                        p,
+                        f"; train {p['train']['seconds']} s, dedupe {p['dedupe']['seconds']} s "
+                        f"wall, {p['dedupe']['peak_rss_mb']} MB peak",
+                    )
                 )
-            )
             if "splink" in r:
                 sp = r["splink"]
                 print(
