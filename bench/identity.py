@@ -778,7 +778,9 @@ def online_http(
     return {"p50": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000}
 
 
-def generated_run(n: int, tmp: str, seed: int, splink: bool, with_online: bool) -> dict[str, Any]:
+def generated_run(
+    n: int, tmp: str, seed: int, splink: bool, with_online: bool, with_dedupe: bool = True
+) -> dict[str, Any]:
     """One generated set of ``n`` bookings: PARS through its commands, Splink in-process, and
     (``with_online``) the online matcher on the same database."""
     import os
