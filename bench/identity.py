@@ -1,23 +1,30 @@
-"""Identity resolution: FEBRL 4 quality and speed against Splink 5, online latency, batch dedupe.
+"""Identity resolution: PARS and Splink 5 side by side on FEBRL 4 and on generated bookings.
 
-    uv sync --frozen --group bench
-    uv run python -m bench.identity                    # everything: 10^5 and 10^6 persons
-    uv run python -m bench.identity --sizes 100000 --no-dedupe
+    uv sync --frozen --all-groups
+    uv run python -m bench.identity --json      # FEBRL 4; generated sets of 5k, 20k, 10^5, 10^6
+    uv run python -m bench.identity --no-febrl --generated 100000 --online 100000
 
 1. FEBRL 4 (tests/fixtures/febrl4) without the SSN column: precision, recall and F1, and the
    time to train and to link, for PARS (each 4b record linked to its best 4a candidate at the
-   default review threshold) and for Splink 5 on DuckDB, set up as in Splink's own FEBRL 4
-   example (its "detailed" model) with the SSN comparison and blocking rules left out; Splink's
-   pairs at match probability >= 0.5 count as links. PARS reads each FEBRL row as an API client
-   would send it (`PersonIn`, then the matching fields an arrest's person becomes), the address
-   as one line of text or in parts (`--address text|parts|both`). Also Splink scoring one pair
-   (`compare_two_records`).
-2. Online: a SQLite database of N synthetic persons (one matching record each, bulk-inserted
-   with their blocking keys); for 300 arrestees (80% corrupted copies of stored persons, 20% new
-   people), the time to read the candidates from the key index and score them
-   (`pars.services.identity.find_candidates`, in a fresh read transaction each), p50 and p95.
-3. Batch: `pars identity dedupe` on the largest database, in a child process: wall time and
-   peak resident memory.
+   review threshold) and for Splink 5 on DuckDB, set up as in Splink's own FEBRL 4 example (its
+   "detailed" model) with the SSN comparison and blocking rules left out; Splink's pairs at
+   match probability >= 0.5 count as links. PARS reads each FEBRL row as an API client would
+   send it (`PersonIn`, then the matching fields an arrest's person becomes), the address as
+   one line of text or in parts (`--address text|parts|both`).
+2. Generated sets (`--generated`): bookings with truth from :func:`generate`, a share of them
+   repeat bookings of an earlier person carrying one or two of :data:`CORRUPTIONS` (typos,
+   nicknames, swapped first/last names, day/month swaps, DOB typos, a DOB missing, a year alone
+   or the 01/01 placeholder, placeholder names, a move, a misspelt street, missing address,
+   phone or sex), every booking writing its address in one of several forms (one line in
+   several orders and spellings, or the API's parts) and its ZIP in one of several forms (five
+   digits, ZIP+4, nine digits, a lost leading zero). PARS as a user runs it: each booking
+   stored through the API's person fields, then `pars identity train` and `pars identity
+   dedupe --out` with the default settings as child processes (wall time, peak RSS), its CSV
+   scored against the truth; Splink 5 deduplicating the same bookings (:func:`dedupe_splink`).
+3. Online (`--online`, at those generated sizes): 300 arrestees (80% corrupted copies of stored
+   persons, 20% new people) against the generated database: `find_candidates` in-process (a
+   fresh read transaction each) and `POST /api/v1/persons/match` over HTTP to `pars serve`,
+   p50 and p95.
 """
 
 from __future__ import annotations
@@ -25,9 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
 import random
-import resource
 import statistics
 import tempfile
 import time
@@ -234,6 +239,54 @@ _STREET_NAMES = (
     "OAK ELM MAPLE CEDAR WASHINGTON LINCOLN JEFFERSON MADISON FRANKLIN"
 )
 _STREETS = [f"{w} {t}" for w in _words(_STREET_NAMES) for t in ("ST", "AVE", "RD")]
+_SUFFIX_LONG = {"ST": "Street", "AVE": "Avenue", "RD": "Road"}
+# Nicknames as clerks write them, written here independently of PARS's own table (some of
+# these are not in it: what PARS was not tuned to).
+_NICKS = {
+    "WILLIAM": ("BILL", "WILL", "BILLY", "LIAM"), "ROBERT": ("BOB", "ROB", "BOBBY", "BERT"),
+    "RICHARD": ("RICK", "DICK", "RICH"), "JAMES": ("JIM", "JIMMY", "JAMIE"),
+    "JOHN": ("JACK", "JOHNNY"), "MICHAEL": ("MIKE", "MICKEY"), "JOSEPH": ("JOE", "JOEY"),
+    "THOMAS": ("TOM", "TOMMY"), "CHARLES": ("CHUCK", "CHARLIE"), "DANIEL": ("DAN", "DANNY"),
+    "MATTHEW": ("MATT",), "ANTHONY": ("TONY",), "CHRISTOPHER": ("CHRIS", "KIT"),
+    "ELIZABETH": ("LIZ", "BETH", "BETSY", "LIBBY"), "MARGARET": ("PEGGY", "MAGGIE", "MEG"),
+    "PATRICIA": ("PAT", "TRISH", "PATTY"), "JENNIFER": ("JEN", "JENNY"),
+    "KATHERINE": ("KATE", "KATIE", "KATHY"), "SAMANTHA": ("SAM", "SAMMY"),
+    "NICHOLAS": ("NICK",), "ALEXANDER": ("ALEX", "XANDER"), "EDWARD": ("ED", "TED", "EDDIE"),
+    "DEBORAH": ("DEB", "DEBBIE"), "STEVEN": ("STEVE",), "KIMBERLY": ("KIM",),
+    "JOSE": ("PEPE",), "FRANCES": ("FRAN", "FRANNIE"), "VICTORIA": ("VICKY", "TORI"),
+    "TIMOTHY": ("TIM",), "DOROTHY": ("DOT", "DOTTIE"), "REBECCA": ("BECKY",),
+}  # fmt: skip
+#: What a clerk types for a name not known (some booked persons have one from the start).
+_PLACEHOLDERS = ("UNKNOWN", "UNK", "FNU", "LNU", "DOE", "NFN")
+#: How a booking writes the address, with weights: one line in several orders and spellings,
+#: or the API's parts.
+_ADDRESS_FORMS = (("line", 30), ("short", 15), ("zip_first", 10), ("long", 15), ("parts", 30))
+#: How the ZIP code is written: five digits, ZIP+4, nine digits, or with its leading zero lost.
+_ZIP_FORMS = (("5", 60), ("zip4", 20), ("nine", 10), ("four", 10))
+
+#: Every corruption a repeat booking can carry (one or two of them), each with its weight.
+CORRUPTIONS = (
+    ("last_typo", 12), ("first_typo", 10), ("nickname", 10), ("swapped_names", 6),
+    ("day_month_swap", 6), ("dob_digit", 8), ("dob_missing", 3), ("dob_year_only", 3),
+    ("dob_placeholder", 2), ("moved", 10), ("no_address", 5), ("no_phone", 5), ("no_sex", 3),
+    ("placeholder_first", 3), ("placeholder_last", 3), ("street_typo", 6),
+)  # fmt: skip
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    """One keyboard slip: a substitution, an insertion, a deletion or two letters swapped."""
+    if len(word) < 3:
+        return word + rng.choice("AEIOU")
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(4)
+    letter = rng.choice("AEIOUYRSNTLM")
+    if kind == 0:
+        return word[:i] + letter + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + letter + word[i:]
+    if kind == 2:
+        return word[:i] + word[i + 1 :]
+    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]
 
 
 def _surnames(rng: random.Random, n: int) -> list[str]:
@@ -249,60 +302,192 @@ def _zipf(rng: random.Random, n: int, s: float = 1.0) -> list[float]:
     return weights
 
 
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([w for w, _ in weighted], weights=[k for _, k in weighted])[0]
+
+
 class Synth:
-    """Synthetic persons: Zipf-distributed names, uniform dates of birth 1940-2008, 400 ZIPs."""
+    """Synthetic persons with truth: Zipf-distributed names, dates of birth 1940-2008, 400 ZIP
+    codes (300 Philadelphia 191xx, 100 New Jersey 08xxx), and repeat bookings of them with the
+    corruptions of :data:`CORRUPTIONS`, each booking writing its address in one of
+    :data:`_ADDRESS_FORMS` and its ZIP in one of :data:`_ZIP_FORMS`."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.lasts = _surnames(self.rng, 6000)
         self.first_w = list(itertools.accumulate(_zipf(self.rng, len(_FIRST))))
         self.last_w = list(itertools.accumulate(_zipf(self.rng, len(self.lasts), 0.9)))
-        self.zips = [f"{19000 + z:05d}" for z in range(400)]
+        self.zips = [f"{19100 + z:05d}" for z in range(300)] + [
+            f"{8000 + z:05d}" for z in range(100)
+        ]
+
+    def _address(self) -> dict[str, Any]:
+        rng = self.rng
+        zip_code = rng.choice(self.zips)
+        return {
+            "house": str(rng.randrange(1, 9999)),
+            "street": rng.choice(_STREETS),
+            "unit": f"APT {rng.randrange(1, 20)}{rng.choice('ABC')}"
+            if rng.random() < 0.15
+            else None,
+            "city": "PHILADELPHIA" if zip_code.startswith("19") else "CAMDEN",
+            "state": "PA" if zip_code.startswith("19") else "NJ",
+            "zip": zip_code,
+            "plus4": f"{rng.randrange(10**4):04d}",
+        }
 
     def person(self) -> dict[str, Any]:
+        """A new person as first booked (1% with a placeholder for one name)."""
         rng = self.rng
         first = rng.choices(_FIRST, cum_weights=self.first_w)[0]
         last = rng.choices(self.lasts, cum_weights=self.last_w)[0]
+        if rng.random() < 0.01:
+            if rng.random() < 0.5:
+                first = rng.choice(_PLACEHOLDERS)
+            else:
+                last = rng.choice(_PLACEHOLDERS)
         dob = date(1940, 1, 1) + timedelta(days=rng.randrange(68 * 365))
-        address = f"{rng.randrange(1, 9999)} {rng.choice(_STREETS)} {rng.choice(self.zips)}"
-        return {
+        return self.restyle({
             "first": first.title(),
             "last": last.title(),
             "dob": dob.isoformat(),
             "sex": rng.choice("MF"),
-            "address": address,
+            **self._address(),
             "phone": f"215{rng.randrange(10**7):07d}" if rng.random() < 0.6 else None,
-        }
+        })  # fmt: skip
 
-    def corrupt(self, p: dict[str, Any]) -> dict[str, Any]:
-        """The same person as booked again: one or two of the errors PARS is built for."""
+    def restyle(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The same fields written as another booking writes them: address form, ZIP form."""
+        p["form"] = _pick(self.rng, _ADDRESS_FORMS)
+        p["zip_form"] = _pick(self.rng, _ZIP_FORMS)
+        return p
+
+    def corrupt(self, p: dict[str, Any], kinds: list[str] | None = None) -> dict[str, Any]:
+        """The same person as booked again: one or two of :data:`CORRUPTIONS` (recorded in
+        ``q["corruptions"]``), the address and ZIP written in a form chosen afresh."""
         rng, q = self.rng, dict(p)
-        for _ in range(rng.choice((1, 1, 2))):
-            kind = rng.randrange(5)
-            if kind == 0:  # a typo in the surname
-                i = rng.randrange(len(q["last"]))
-                q["last"] = q["last"][:i] + rng.choice("aeiouyrs") + q["last"][i + 1 :]
-            elif kind == 1:  # one digit of the DOB
-                d = date.fromisoformat(q["dob"])
-                q["dob"] = d.replace(day=min(28, d.day % 28 + 1)).isoformat()
-            elif kind == 2:  # swapped names
+        if kinds is None:
+            kinds = [_pick(rng, CORRUPTIONS) for _ in range(rng.choice((1, 1, 2)))]
+        for kind in kinds:
+            if kind == "last_typo" and q.get("last"):
+                q["last"] = _typo(rng, q["last"].upper()).title()
+            elif kind == "first_typo" and q.get("first"):
+                q["first"] = _typo(rng, q["first"].upper()).title()
+            elif kind == "nickname" and q.get("first"):
+                nicks = _NICKS.get(q["first"].upper())
+                q["first"] = rng.choice(nicks).title() if nicks else q["first"]
+            elif kind == "swapped_names":
                 q["first"], q["last"] = q["last"], q["first"]
-            elif kind == 3:  # moved
-                q["address"] = self.person()["address"]
-            else:  # no phone, no address
-                q.pop("phone", None)
-                q.pop("address", None)
-        return {k: v for k, v in q.items() if v is not None}
+            elif kind in ("day_month_swap", "dob_digit", "dob_placeholder") and q.get("dob"):
+                d = date.fromisoformat(q["dob"])
+                if kind == "day_month_swap" and d.day <= 12:
+                    d = d.replace(month=d.day, day=d.month)
+                elif kind == "dob_placeholder":
+                    d = d.replace(month=1, day=1)
+                else:  # one digit of the year, the month or the day
+                    d = d.replace(day=min(d.day, 28))
+                    part = rng.randrange(3)
+                    if part == 0:
+                        d = d.replace(year=d.year + rng.choice((-1, 1, -10, 10)))
+                    elif part == 1:
+                        d = d.replace(day=min(28, d.day % 28 + rng.choice((1, 10))))
+                    else:
+                        d = d.replace(month=(d.month % 12) + 1)
+                q["dob"] = d.isoformat()
+            elif kind == "dob_missing":
+                q["dob"] = None
+            elif kind == "dob_year_only" and q.get("dob"):
+                q["birth_year"] = int(q["dob"][:4])
+                q["dob"] = None
+            elif kind == "moved":
+                q.update(self._address())
+            elif kind == "no_address":
+                q["house"] = q["street"] = q["zip"] = None
+            elif kind == "no_phone":
+                q["phone"] = None
+            elif kind == "no_sex":
+                q["sex"] = rng.choice((None, "U"))
+            elif kind == "placeholder_first":
+                q["first"] = rng.choice(_PLACEHOLDERS).title()
+            elif kind == "placeholder_last":
+                q["last"] = rng.choice(_PLACEHOLDERS).title()
+            elif kind == "street_typo" and q.get("street"):
+                name, _, suffix = q["street"].rpartition(" ")
+                q["street"] = f"{_typo(rng, name)} {suffix}"
+        q["corruptions"] = kinds
+        return self.restyle(q)
+
+
+def generate(
+    n: int, seed: int = 7, duplicates: float = 0.3
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """``n`` bookings with truth: the raw fields of each and the person it is. A share
+    ``duplicates`` are repeat bookings of an earlier person (its first booking corrupted by
+    :meth:`Synth.corrupt`); the rest are new persons."""
+    synth = Synth(seed)
+    masters: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    truth: list[int] = []
+    for _ in range(n):
+        if masters and synth.rng.random() < duplicates:
+            entity = synth.rng.randrange(len(masters))
+            rows.append(synth.corrupt(masters[entity]))
+        else:
+            entity = len(masters)
+            masters.append(synth.person())
+            rows.append(masters[-1])
+        truth.append(entity)
+    return rows, truth
+
+
+def _zip_as_written(p: dict[str, Any]) -> str | None:
+    z, form = p.get("zip"), p.get("zip_form", "5")
+    if not z:
+        return None
+    if form == "zip4":
+        return f"{z}-{p['plus4']}"
+    if form == "nine":
+        return f"{z}{p['plus4']}"
+    if form == "four" and z.startswith("0"):
+        return z[1:]
+    return z
+
+
+def address_as_written(p: dict[str, Any]) -> str | dict[str, str] | None:
+    """The address of a synthetic booking as its form writes it (text or the API's parts)."""
+    if not p.get("street") and not p.get("zip"):
+        return None
+    form = p.get("form", "short")
+    zip_code = _zip_as_written(p)
+    street = f"{p['house']} {p['street']}" if p.get("street") else ""
+    unit = p.get("unit")
+    if form == "parts":
+        parts = {
+            "street": street, "unit": unit, "city": p.get("city"), "state": p.get("state"),
+            "zip": zip_code,
+        }  # fmt: skip
+        return {k: v for k, v in parts.items() if v}
+    if form == "long" and street:
+        name, _, suffix = street.rpartition(" ")
+        street = f"{name} {_SUFFIX_LONG.get(suffix, suffix)}".title()
+    street_unit = f"{street} {unit}" if unit and street else street
+    if form == "short":
+        return " ".join(x for x in (street_unit, zip_code) if x)
+    if form == "zip_first":
+        return ", ".join(x for x in (street_unit, f"{zip_code or ''} {p['city']}".strip()) if x)
+    place = f"{p['city']}, {p['state']} {zip_code or ''}".strip()
+    return ", ".join(x for x in (street_unit, place) if x)
 
 
 def api_person(synth_fields: dict[str, Any]) -> dict[str, Any]:
-    """A synthetic person in the API's person fields (what `POST /arrests` accepts)."""
+    """A synthetic booking in the API's person fields (what `POST /arrests` accepts)."""
     out = {
         "last_name": synth_fields.get("last"),
         "first_name": synth_fields.get("first"),
         "date_of_birth": synth_fields.get("dob"),
+        "birth_year": synth_fields.get("birth_year"),
         "sex": synth_fields.get("sex"),
-        "address": synth_fields.get("address"),
+        "address": address_as_written(synth_fields),
         "phone": synth_fields.get("phone"),
     }
     return {k: v for k, v in out.items() if v is not None}
@@ -318,9 +503,10 @@ def through_api(synth_fields: dict[str, Any]) -> dict[str, Any]:
     return record_fields(valid.model_dump(exclude_none=True))
 
 
-def build(url: str, n: int, seed: int = 7) -> list[dict[str, Any]]:
-    """A migrated database with `n` persons (2% of them duplicates of another, as the batch
-    should find), each with one matching record and its keys. Returns the persons' fields."""
+def store(url: str, rows: list[dict[str, Any]], now: datetime | None = None) -> int:
+    """A migrated database holding one person per booking of ``rows``, each with its matching
+    record (made by `through_api`, as an identified arrest makes it) and blocking keys; person
+    ``i``'s id is :func:`person_id` (i). Returns the number of keys."""
     import sqlalchemy as sa
 
     from pars.identity.linkage import keys_of
@@ -331,35 +517,191 @@ def build(url: str, n: int, seed: int = 7) -> list[dict[str, Any]]:
 
     engine = make_engine(url)
     migrate(engine)
-    synth = Synth(seed)
-    now = datetime(2026, 11, 22, tzinfo=UTC)
-    people: list[dict[str, Any]] = []
+    now = now or datetime(2026, 12, 4, tzinfo=UTC)
+    keys = 0
     batch = 20_000
     with engine.begin() as conn:
-        for start in range(0, n, batch):
+        for start in range(0, len(rows), batch):
             rows_p, rows_r, rows_k = [], [], []
-            for i in range(start, min(n, start + batch)):
-                fields = (
-                    synth.corrupt(people[synth.rng.randrange(len(people))])
-                    if people and synth.rng.random() < 0.02
-                    else synth.person()
-                )
-                fields = {k: v for k, v in fields.items() if v is not None}
-                people.append(fields)
-                pid = f"{i:08d}-0000-4000-8000-000000000000"
+            for i in range(start, min(len(rows), start + batch)):
+                pid = person_id(i)
+                record = through_api(rows[i])
                 rows_p.append({"id": pid, "created_at": now, "created_by": "bench"})
-                record = through_api(fields)
                 rows_r.append({"id": i + 1, "person_id": pid, "fields": record, "created_at": now})
-                rows_k.extend(
-                    {"key": k, "record_id": i + 1} for k in keys_of(person_fields(record))
-                )
+                record_keys = keys_of(person_fields(record))
+                keys += len(record_keys)
+                rows_k.extend({"key": k, "record_id": i + 1} for k in record_keys)
             conn.execute(sa.insert(persons), rows_p)
             conn.execute(sa.insert(identity_records), rows_r)
             conn.execute(sa.insert(identity_keys), rows_k)
-            print(f"  built {min(n, start + batch)}/{n}", flush=True, end="\r")
+            print(f"  stored {min(len(rows), start + batch)}/{len(rows)}", end="\r", flush=True)
     print()
     engine.dispose()
-    return people
+    return keys
+
+
+def person_id(i: int) -> str:
+    return f"{i:08d}-0000-4000-8000-000000000000"
+
+
+def true_pairs(truth: list[int]) -> set[tuple[int, int]]:
+    """Every pair (i < j) of bookings of the same person."""
+    by_entity: dict[int, list[int]] = {}
+    for i, e in enumerate(truth):
+        by_entity.setdefault(e, []).append(i)
+    return {pair for group in by_entity.values() for pair in itertools.combinations(group, 2)}
+
+
+def pair_quality(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> dict[str, float]:
+    tp = len(found & truth)
+    precision = tp / len(found) if found else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return {
+        "precision": precision, "recall": recall, "f1": f1, "pairs": len(found),
+        "true_pairs": len(truth), "false_pairs": len(found) - tp,
+    }  # fmt: skip
+
+
+def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run `pars <args>` in a child process: wall seconds, that child's own peak RSS and CPU
+    time (from `os.wait4`), and the last line it printed."""
+    import os
+    import subprocess
+    import sys
+
+    pars = Path(sys.executable).with_name("pars")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen([str(pars), *args], env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        printed, errors = out.read().strip(), err.read()
+    if child.returncode != 0:
+        sys.stderr.write(errors)
+        raise SystemExit(f"pars {' '.join(args)} exited {child.returncode}")
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "output": printed.splitlines()[-1] if printed else "",
+    }
+
+
+def command_env(url: str, data_dir: str) -> dict[str, str]:
+    """The environment of a `pars` command on the database at ``url``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARS_")}
+    env.update(
+        PARS_DATABASE_URL=url, PARS_ENCRYPTION_KEYS=KEYS, PARS_DATA_DIR=data_dir,
+        PARS_LOG_LEVEL="warning",
+    )  # fmt: skip
+    return env
+
+
+def dedupe_command(url: str, data_dir: str, truth: list[int]) -> dict[str, Any]:
+    """PARS on a stored generated set as a user runs it: `pars identity train` and then
+    `pars identity dedupe --out` with the default settings, each a child process (wall time,
+    peak RSS); the person pairs of its CSV against the truth."""
+    import csv
+
+    env = command_env(url, data_dir)
+    train = run_command(["identity", "train", "--quiet"], env)
+    out = Path(data_dir) / "likely.csv"
+    dedupe = run_command(["identity", "dedupe", "--quiet", "--out", str(out)], env)
+    with out.open(newline="") as f:
+        found = {
+            (min(i, j), max(i, j))
+            for row in csv.DictReader(f)
+            for i, j in [(int(row["person_id"][:8]), int(row["other_person_id"][:8]))]
+        }
+    return {**pair_quality(found, true_pairs(truth)), "train": train, "dedupe": dedupe}
+
+
+def splink_frame(rows: list[dict[str, Any]]) -> Any:
+    """The bookings as Splink's input, prepared as a Splink user would prepare them (more than
+    PARS is given): placeholders as nulls, the ZIP as five digits, the street upper case with
+    its suffix abbreviated, a year of birth alone as no date."""
+    import pandas as pd
+
+    from pars.identity.normalize import is_placeholder_name
+
+    long_to_short = {v.upper(): k for k, v in _SUFFIX_LONG.items()}
+
+    def name(v: str | None) -> str | None:
+        return None if v is None or is_placeholder_name(v) else v.upper()
+
+    out = []
+    for i, r in enumerate(rows):
+        street = r.get("street")
+        if street:
+            base, _, suffix = street.upper().rpartition(" ")
+            street = f"{base} {long_to_short.get(suffix, suffix)}"
+        out.append({
+            "unique_id": i, "first_name": name(r.get("first")), "surname": name(r.get("last")),
+            "dob": r.get("dob"), "sex": r.get("sex") if r.get("sex") in ("M", "F") else None,
+            "house": r.get("house"), "street": street, "zip": r.get("zip"),
+            "phone": r.get("phone"),
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def dedupe_splink(rows: list[dict[str, Any]], truth: list[int]) -> dict[str, Any]:
+    """Splink 5 (DuckDB) deduplicating the same bookings: names with term frequencies, date of
+    birth, house number, street, ZIP and phone; blocking on names, swapped names, date of birth,
+    ZIP + surname and house + street; trained as in Splink's examples; pairs at p >= 0.5."""
+    import logging
+
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.disable(logging.WARNING)
+    df = splink_frame(rows)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("first_name", "surname"),
+            "l.first_name = r.surname and l.surname = r.first_name",
+            block_on("dob"),
+            block_on("zip", "surname"),
+            block_on("house", "street"),
+        ],
+        comparisons=[
+            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("dob", input_is_string=True, invalid_dates_as_null=True),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("house"),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
+            cl.ExactMatch("zip").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("phone"),
+        ],
+    )
+    t = time.perf_counter()
+    db = DuckDBAPI()
+    linker = Linker(db.register(df), settings)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "surname", "dob")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    for rule in (block_on("dob"), block_on("zip", "surname")):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+    trained = time.perf_counter()
+    pred = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    done = time.perf_counter()
+    logging.disable(logging.NOTSET)
+    found = {
+        (min(a, b), max(a, b))
+        for a, b in zip(pred.unique_id_l.astype(int), pred.unique_id_r.astype(int), strict=True)
+    }
+    quality = pair_quality(found, true_pairs(truth))
+    return {**quality, "train_s": trained - t, "dedupe_s": done - trained}
 
 
 def online(url: str, people: list[dict[str, Any]], queries: int = 300) -> dict[str, float]:
@@ -369,69 +711,128 @@ def online(url: str, people: list[dict[str, Any]], queries: int = 300) -> dict[s
     from pars.services.identity import current_model, find_candidates, person_fields
 
     pars = Pars(Settings(database_url=url), keys=KeyRing(KEYS))
+    asks = _asks(people, queries)
+    with pars.reader() as uow:
+        model = current_model(pars, uow)
+        for q in asks[:20]:  # warm-up: caches, the database's pages
+            find_candidates(uow, model, person_fields(through_api(q)), 10)
+    times, cpu, counts = [], [], []
+    for q in asks:
+        fields = person_fields(through_api(q))
+        t, c = time.perf_counter(), time.thread_time()
+        with pars.reader() as uow:
+            found = find_candidates(uow, model, fields, 10)
+        times.append(time.perf_counter() - t)
+        cpu.append(time.thread_time() - c)  # this thread's CPU: what a shared machine hides
+        counts.append(len(found))
+    pars.engine.dispose()
+    times.sort()
+    cpu.sort()
+    return {
+        "p50": times[len(times) // 2] * 1000,
+        "p95": times[int(len(times) * 0.95)] * 1000,
+        "cpu_p50": cpu[len(cpu) // 2] * 1000,
+        "cpu_p95": cpu[int(len(cpu) * 0.95)] * 1000,
+        "mean_candidates": statistics.mean(counts),
+    }
+
+
+def _asks(people: list[dict[str, Any]], queries: int) -> list[dict[str, Any]]:
+    """The arrestees of the online runs: 80% corrupted copies of stored persons, 20% new."""
     synth = Synth(99)
-    asks = [
+    return [
         synth.corrupt(people[synth.rng.randrange(len(people))])
         if synth.rng.random() < 0.8
         else synth.person()
         for _ in range(queries)
     ]
-    with pars.reader() as uow:
-        model = current_model(pars, uow)
-        for q in asks[:20]:  # warm-up: caches, the database's pages
-            find_candidates(uow, model, person_fields(through_api(q)), 10)
-    times, counts = [], []
-    for q in asks:
-        fields = person_fields(through_api(q))
-        t = time.perf_counter()
-        with pars.reader() as uow:
-            found = find_candidates(uow, model, fields, 10)
-        times.append(time.perf_counter() - t)
-        counts.append(len(found))
-    pars.engine.dispose()
+
+
+def online_http(
+    url: str, data_dir: str, people: list[dict[str, Any]], queries: int = 300
+) -> dict[str, float]:
+    """`POST /api/v1/persons/match` over HTTP (`pars serve`, one process, on the database at
+    ``url``), one officer's requests one after another: p50 and p95 of the round trip."""
+    import http.client
+
+    from bench.intake import Server, _free_port, prepare
+
+    env = command_env(url, data_dir)
+    token = prepare(env)
+    server = Server(env, 1, _free_port(), Path(data_dir) / "serve.log")
+    server.start()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    times = []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        for n, q in enumerate(_asks(people, queries + 20)):
+            body = json.dumps({"person": api_person(q), "limit": 10})
+            t = time.perf_counter()
+            conn.request("POST", "/api/v1/persons/match", body, headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"match answered {response.status}")
+            if n >= 20:  # the first 20 warm the caches
+                times.append(time.perf_counter() - t)
+        conn.close()
+    finally:
+        server.stop()
     times.sort()
-    return {
-        "p50": times[len(times) // 2] * 1000,
-        "p95": times[int(len(times) * 0.95)] * 1000,
-        "mean_candidates": statistics.mean(counts),
-    }
+    return {"p50": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000}
 
 
-def _dedupe_child(url: str, out: Any) -> None:
-    from pars.config import Settings
-    from pars.crypto import KeyRing
-    from pars.services.app import Pars
-    from pars.services.identity_batch import dedupe
+def generated_run(
+    n: int, tmp: str, seed: int, splink: bool, with_online: bool, with_dedupe: bool = True
+) -> dict[str, Any]:
+    """One generated set of ``n`` bookings: PARS through its commands, Splink in-process, and
+    (``with_online``) the online matcher on the same database."""
+    import os
 
-    pars = Pars(Settings(database_url=url), keys=KeyRing(KEYS))
-    start = time.perf_counter()
-    result = dedupe(pars, "bench")
-    out.put(
-        {
-            "seconds": time.perf_counter() - start,
-            "pairs": result.pairs_scored,
-            "blocks": result.blocks,
-            "candidates": result.candidates,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        }
+    rows, truth = generate(n, seed)
+    data_dir = Path(tmp) / f"gen-{n}"
+    data_dir.mkdir()
+    url = f"sqlite:///{data_dir / 'pars.db'}"
+    t = time.perf_counter()
+    keys = store(url, rows)
+    out: dict[str, Any] = {
+        "records": n, "persons": len(set(truth)), "store_s": round(time.perf_counter() - t, 1),
+        "keys": keys, "load_average_before": os.getloadavg()[0],
+    }  # fmt: skip
+    if with_dedupe:
+        out["pars"] = dedupe_command(url, str(data_dir), truth)
+    if splink:
+        out["splink"] = dedupe_splink(rows, truth)
+    if with_online:
+        out["online"] = online(url, rows)
+        out["online_http"] = online_http(url, str(data_dir), rows)
+    out["load_average_after"] = os.getloadavg()[0]
+    return out
+
+
+def _quality_line(name: str, q: dict[str, Any], extra: str = "") -> str:
+    return (
+        f"  {name:<10}F1 {q['f1']:.4f}  P {q['precision']:.4f}  R {q['recall']:.4f}  "
+        f"({q['pairs']:,} pairs, {q['false_pairs']:,} false, of {q['true_pairs']:,} true){extra}"
     )
 
 
-def dedupe_in_child(url: str) -> dict[str, Any]:
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    child = ctx.Process(target=_dedupe_child, args=(url, out))
-    child.start()
-    result: dict[str, Any] = out.get()
-    child.join()
-    return result
-
-
 def main() -> None:
+    import os
+    import subprocess
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--no-dedupe", action="store_true")
+    parser.add_argument(
+        "--generated", default="5000,20000,100000,1000000", help="sizes of the generated sets"
+    )
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--online", default="", help="run the online matcher at these sizes")
+    parser.add_argument("--no-febrl", action="store_true")
     parser.add_argument("--no-splink", action="store_true")
+    parser.add_argument(
+        "--no-dedupe", action="store_true", help="no train and dedupe (online figures only)"
+    )
+    parser.add_argument("--splink-max", type=int, default=10**7, help="no Splink above this size")
     parser.add_argument("--dir", help="where to build the databases (default: a temp dir)")
     parser.add_argument(
         "--address",
@@ -442,51 +843,70 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
     args = parser.parse_args()
-    print(f"identity benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print("\nFEBRL 4 (5000 x 5000, without SSN)")
-    print(f"{'system':<22}{'precision':>10}{'recall':>10}{'F1':>10}{'train s':>10}{'link s':>10}")
-    forms = ("text", "parts") if args.address == "both" else (args.address,)
-    runs = [(f"PARS (address {form})", _febrl_pars(form)) for form in forms]
-    if not args.no_splink:
-        runs.append(("Splink 5 (DuckDB)", _febrl_splink()))
-    for name, r in runs:
-        q = r["q"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(f"identity benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}")
+    result: dict[str, Any] = {"benchmark": "identity", "commit": commit, "cpus": os.cpu_count()}
+    if not args.no_febrl:
+        print("\nFEBRL 4 (5000 x 5000, without SSN)")
         print(
-            f"{name:<22}{q.precision:>10.4f}{q.recall:>10.4f}{q.f1:>10.4f}"
-            f"{r['train']:>10.2f}{r['link']:>10.2f}"
+            f"{'system':<22}{'precision':>10}{'recall':>10}{'F1':>10}{'train s':>10}{'link s':>10}"
         )
-    if not args.no_splink:
-        print(
-            f"Splink compare_records (one pair, median of 5): {runs[-1][1]['pair'] * 1000:.1f} ms"
-        )
-    print(f"(PARS links at match probability >= {runs[0][1]['threshold']}; Splink at >= 0.5)")
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+        forms = ("text", "parts") if args.address == "both" else (args.address,)
+        runs = [(f"PARS (address {form})", _febrl_pars(form)) for form in forms]
+        if not args.no_splink:
+            runs.append(("Splink 5 (DuckDB)", _febrl_splink()))
+        for name, r in runs:
+            q = r["q"]
+            print(
+                f"{name:<22}{q.precision:>10.4f}{q.recall:>10.4f}{q.f1:>10.4f}"
+                f"{r['train']:>10.2f}{r['link']:>10.2f}"
+            )
+        result["febrl4"] = {
+            name: {"precision": r["q"].precision, "recall": r["q"].recall, "f1": r["q"].f1}
+            for name, r in runs
+        }
+    online_sizes = {int(x) for x in args.online.split(",") if x}
+    result["generated"] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        url = ""
-        for n in sizes:
-            url = f"sqlite:///{Path(tmp) / f'persons-{n}.db'}"
-            t = time.perf_counter()
-            people = build(url, n)
-            built = time.perf_counter() - t
-            r = online(url, people)
-            print(
-                f"online, {n:>9,} persons (SQLite; built in {built:.0f} s): p50 "
-                f"{r['p50']:.2f} ms, p95 {r['p95']:.2f} ms, {r['mean_candidates']:.1f} "
-                "candidates per arrestee"
-            )
-            del people
-        if not args.no_dedupe and url:
-            d = dedupe_in_child(url)
-            print(
-                f"batch dedupe, {sizes[-1]:,} persons: {d['seconds']:.0f} s, peak RSS "
-                f"{d['peak_mb']:.0f} MB, {d['blocks']:,} blocks, {d['pairs']:,} pairs scored, "
-                f"{d['candidates']:,} likely duplicate pairs"
-            )
-    figures: dict[str, Any] = {
-        name: {"precision": r["q"].precision, "recall": r["q"].recall, "f1": r["q"].f1}
-        for name, r in runs
-    }
-    print(json.dumps({"febrl4": figures} if args.json else {"done": True}))
+        for n in (int(x) for x in args.generated.split(",") if x):
+            print(f"\ngenerated set of {n:,} bookings (seed {args.seed}), dedupe", flush=True)
+            splink = not args.no_splink and n <= args.splink_max
+            r = generated_run(n, tmp, args.seed, splink, n in online_sizes, not args.no_dedupe)
+            if "pars" in r:
+                p = r["pars"]
+                print(
+                    _quality_line(
+                        "PARS",
+                        p,
+                        f"; train {p['train']['seconds']} s, dedupe {p['dedupe']['seconds']} s "
+                        f"wall, {p['dedupe']['peak_rss_mb']} MB peak",
+                    )
+                )
+            if "splink" in r:
+                sp = r["splink"]
+                print(
+                    _quality_line(
+                        "Splink 5", sp, f"; train {sp['train_s']:.1f} s, predict "
+                        f"{sp['dedupe_s']:.1f} s",
+                    )
+                )  # fmt: skip
+            if "online" in r:
+                o = r["online"]
+                print(
+                    f"  online (in-process, SQLite): p50 {o['p50']:.2f} ms, "
+                    f"p95 {o['p95']:.2f} ms (CPU p50 {o['cpu_p50']:.2f} ms, p95 "
+                    f"{o['cpu_p95']:.2f} ms), {o['mean_candidates']:.1f} candidates per arrestee"
+                )
+                h = r["online_http"]
+                print(
+                    f"  online (HTTP, pars serve, SQLite): p50 {h['p50']:.2f} ms, "
+                    f"p95 {h['p95']:.2f} ms"
+                )
+            print(f"  load average {r['load_average_before']:.1f} -> {r['load_average_after']:.1f}")
+            result["generated"][str(n)] = r
+    print(json.dumps(result) if args.json else json.dumps({"done": True}))
 
 
 if __name__ == "__main__":

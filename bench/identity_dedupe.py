@@ -6,14 +6,15 @@
 Builds a migrated SQLite database of `--size` persons, one matching record each, made the way an
 identified arrest makes them: each person is an API person block (`last_name`, `first_name`,
 `date_of_birth`, `sex`, `address`, `phone`, validated by the API's `PersonIn`), turned into its
-matching record by `services.identity.record_fields` and keyed by the same blocking keys. A share
-of them (`--duplicates`, 10% by default) are corrupted copies of an earlier person (typos, DOB
-digit, swapped names, a move, missing fields: `bench.identity.Synth.corrupt`), so the queue has
-work. Then it runs `pars identity train` (unless `--no-train`) and `pars identity dedupe --quiet`
-as subprocesses with `PARS_DATABASE_URL` pointing at the database, and prints each command's wall
-time, peak resident memory and CPU time (that child's own resource usage, from `os.wait4`: the
-builder runs in this process and is not counted), the command's own summary line, and, with
-`--json`, one JSON object on the last line.
+matching record by `services.identity.record_fields` and keyed by the same blocking keys. A
+share of them (`--duplicates`, 10% by default) are corrupted copies of an earlier person (every
+corruption of `bench.identity.CORRUPTIONS`, through `bench.identity.Synth.corrupt`), so the
+queue has work. (`bench/identity.py` runs the same commands on generated sets with truth and
+scores what they find.) Then it runs `pars identity train` (unless `--no-train`) and `pars
+identity dedupe --quiet` as subprocesses with `PARS_DATABASE_URL` pointing at the database, and
+prints each command's wall time, peak resident memory and CPU time (that child's own resource
+usage, from `os.wait4`: the builder runs in this process and is not counted), the command's own
+summary line, and, with `--json`, one JSON object on the last line.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.identity import KEYS, Synth, api_person
+from bench.identity import KEYS, Synth, api_person, run_command
 
 
 def build(url: str, n: int, duplicates: float, seed: int = 7) -> dict[str, Any]:
@@ -77,30 +77,6 @@ def build(url: str, n: int, duplicates: float, seed: int = 7) -> dict[str, Any]:
     print(file=sys.stderr)
     engine.dispose()
     return {"persons": n, "corrupted_copies": copies, "keys": keys}
-
-
-def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run `pars <args>` in a child process: wall seconds, that child's own peak RSS and CPU
-    time (from `os.wait4`), and the last line it printed."""
-    pars = Path(sys.executable).with_name("pars")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(pars), *args], env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        printed, errors = out.read().strip(), err.read()
-    if child.returncode != 0:
-        sys.stderr.write(errors)
-        raise SystemExit(f"pars {' '.join(args)} exited {child.returncode}")
-    return {
-        "seconds": round(seconds, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-        "output": printed.splitlines()[-1] if printed else "",
-    }
 
 
 def main() -> None:

@@ -231,6 +231,14 @@ class Settings(BaseSettings):
         description="Match probability at or above which a candidate goes on the records "
         "staff's review queue; below it the arrestee is taken for a new person.",
     )
+    identity_dedupe_threshold: float = Field(
+        default=0.9,
+        gt=0.0,
+        lt=1.0,
+        description="Match probability at or above which `pars identity dedupe` puts a pair of "
+        "person records on the review queue (chosen by measured F1 and precision on corrupted "
+        "bookings: docs/performance.md, Identity resolution).",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         min_length=32,

@@ -14,7 +14,7 @@ from pars.domain.errors import Conflict, Forbidden, InvalidInput
 from pars.services import arrests as svc
 from pars.services.app import Pars, Principal
 from pars.services.identity import MatchIn, match_person, ssn_indexes
-from pars.services.identity_batch import dedupe, train_model
+from pars.services.identity_batch import dedupe, rekey, train_model
 from pars.services.identity_merge import MergeIn, merge_persons, unmerge
 from pars.services.inputs import ArrestIn, CourtOrderIn, IdentificationIn
 from tests.conftest import KEYS, raw_rows, rows
@@ -242,6 +242,25 @@ def test_train_and_dedupe(pars: Pars, backend: str) -> None:
     assert _decisions(pars, again)[0]["model_version"] == 1
 
 
+def test_rekey_restores_the_keys_the_current_design_gives(pars: Pars, backend: str) -> None:
+    _identified(pars, "S1")
+    _identified(pars, "S2", first_name="Jon")
+    before = {(r["key"], r["record_id"]) for r in rows(pars, "identity_keys")}
+    assert any(k.startswith("P:") for k, _ in before) and any(k.startswith("W:") for k, _ in before)
+    with pars.uow() as uow:  # keys written by an older design: no phone, no name pair + year
+        uow.identity.replace_keys({
+            record_id: [k for k, r in before if r == record_id and k[0] not in "PW"]
+            for record_id in {r for _, r in before}
+        })  # fmt: skip
+        uow.commit()
+    assert not any(r["key"][0] in "PW" for r in rows(pars, "identity_keys"))
+    assert rekey(pars, "cli") == (2, len(before))
+    assert {(r["key"], r["record_id"]) for r in rows(pars, "identity_keys")} == before
+    assert rekey(pars, "cli") == (2, len(before))  # again: the same
+    (audit, _) = [x for x in rows(pars, "audit_log") if x["action"] == "identity:rekey"]
+    assert audit["details"] == {"records": 2, "keys": len(before)}
+
+
 def test_the_identity_commands(
     pars: Pars,
     monkeypatch: pytest.MonkeyPatch,
@@ -268,6 +287,8 @@ def test_the_identity_commands(
     lines = out.read_text().splitlines()
     assert lines[0] == "person_id,other_person_id,probability" and len(lines) == 2
     assert SURNAME not in out.read_text()
+    assert main(["identity", "rekey", "--quiet"]) == 0
+    assert "2 records re-keyed" in capsys.readouterr().out
 
 
 def test_dedupe_queues_in_batches_and_skips_pairs_already_open(

@@ -500,12 +500,17 @@ def _shared(a: frozenset[str], b: frozenset[str]) -> set[str]:
 
 def test_blocking_keys_shape() -> None:
     keys = blocking_keys("Bill", "Smith", date(1990, 4, 2))
-    wanted = {"D:19900402", "S:19900204", "L:SM0:1990", "F:ALM:0402", "N:ALM:SM0"}
+    wanted = {
+        "D:19900402", "S:19900204", "L:SM0:1990", "F:ALM:0402", "N:ALM:SM0", "W:ALM:SM0:1990",
+    }  # fmt: skip
     assert keys == wanted  # BILL is canonicalised to WILLIAM (ALM)
     assert blocking_keys(None, None, None) == frozenset()
     assert blocking_keys("Ann", "Lee", None) == {"N:AN:L"}
+    assert blocking_keys("Ann", "Lee", None, dob_year=1970) == {"N:AN:L", "L:L:1970", "W:AN:L:1970"}
+    assert blocking_keys("Ann", None, None, phone="(215) 555-0100 x12") == {"P:2155550100"}
+    assert blocking_keys("Ann", None, None, phone="555-0100") == frozenset()  # no line
     many = [(f"Alias{c}", f"Name{c}") for c in string.ascii_uppercase]
-    assert len(blocking_keys("Bill", "Smith", date(1990, 4, 2), many)) <= 5 + MAX_ALIAS_KEYS <= 8
+    assert len(blocking_keys("Bill", "Smith", date(1990, 4, 2), many)) <= 6 + MAX_ALIAS_KEYS <= 9
 
 
 def test_blocking_survives_each_kind_of_error() -> None:
@@ -527,6 +532,21 @@ def test_blocking_survives_each_kind_of_error() -> None:
     # Booked under a known alias with a made-up DOB.
     record = blocking_keys("Juan", "Perez", date(1985, 3, 7), aliases=[("William", "Garcia")])
     assert "N" in _shared(record, blocking_keys("William", "Garcia", date(1979, 12, 25)))
+
+
+def test_swapped_names_or_a_phone_give_the_batch_a_second_shared_key() -> None:
+    # The batch dedupe scores pairs sharing two keys. Swapped first/last names with a day typo
+    # share the name pair alone without W (the surname and first-name keys are of other names).
+    true = blocking_keys("William", "Garcia", date(1985, 3, 7))
+    assert _shared(true, blocking_keys("Garcia", "William", date(1985, 3, 9))) == {"N", "W"}
+    # A placeholder surname and another DOB: only the phone is left, with the first name + ZIP.
+    a = blocking_keys(
+        "Ann", "Okafor", date(1985, 3, 7), address="12 Elm St 19107", phone="2155550100"
+    )
+    b = blocking_keys(
+        "Ann", "UNKNOWN", date(1958, 7, 3), address="9 Oak St 19107", phone="215-555-0100"
+    )
+    assert _shared(a, b) == {"P", "Y"}
 
 
 def test_unrelated_people_share_no_key() -> None:
@@ -614,7 +634,7 @@ def test_one_booking_error_keeps_a_shared_blocking_key(
     # A placeholder ("UNKNOWN", "DOE") is a name not known: it blocks on nothing, by design.
     assume(not any(is_placeholder_name(n) for n in (*person[:2], *booked[:2])))
     true_keys, booked_keys = blocking_keys(*person), blocking_keys(*booked)
-    assert len(true_keys) <= 8 and len(booked_keys) <= 8
+    assert len(true_keys) <= 9 and len(booked_keys) <= 9
     _shared(true_keys, booked_keys)
     # The comparators see the same error for what it is. A 1 January date is the placeholder for
     # "day and month unknown", so on either side the dates compare by year alone.

@@ -1,4 +1,4 @@
-"""`pars identity train` and `pars identity dedupe`: identity resolution in batch."""
+"""`pars identity train`, `dedupe` and `rekey`: identity resolution in batch."""
 
 from __future__ import annotations
 
@@ -69,8 +69,16 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    from pars.services.identity_batch import rekey
+
+    records, keys = rekey(load_app(), _OPERATOR, progress=_progress(args.quiet))
+    print(f"{records} records re-keyed ({keys} blocking keys)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `identity train` and `identity dedupe` to the `pars` command."""
+    """Add `identity train`, `identity dedupe` and `identity rekey` to the `pars` command."""
     ident = sub.add_parser("identity", help="identity resolution: train the model, find duplicates")
     isub = ident.add_subparsers(dest="identity_command", required=True)
     tr = isub.add_parser("train", help="retrain the matching model; stored as a new version")
@@ -85,7 +93,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dd.add_argument(
         "--min-shared", type=int, default=2, help="score pairs sharing at least this many keys"
     )
-    dd.add_argument("--threshold", type=float, help="default: PARS_IDENTITY_REVIEW_THRESHOLD")
+    dd.add_argument("--threshold", type=float, help="default: PARS_IDENTITY_DEDUPE_THRESHOLD")
     dd.add_argument("--out", help="also write the list (person ids, probability) to this CSV")
     dd.add_argument("--quiet", action="store_true", help="no progress on standard error")
     dd.set_defaults(fn=cmd_dedupe)
+    rk = isub.add_parser(
+        "rekey", help="recompute every record's blocking keys (after an upgrade changed them)"
+    )
+    rk.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    rk.set_defaults(fn=cmd_rekey)

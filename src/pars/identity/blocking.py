@@ -21,6 +21,12 @@ key                     content                                   survives
                         both names nickname-canonicalised         false DOB) even with swapped
                                                                   first/last or a nickname
 ``N:...`` per alias     the same for up to 3 aliases              a known alias with a bad DOB
+``W:<dm>:<dm>:YYYY``    the ``N`` pair + birth year               swapped first/last names
+                                                                  together with a DOB typo in
+                                                                  month or day, or a move
+``P:<phone>``           the phone number (10 digits or more)      name *and* DOB errors, or
+                                                                  placeholder names, when the
+                                                                  phone is the same
 ``A:<zip>:<house>``     ZIP code + house number                   name *and* DOB errors at once,
                                                                   at a known address
 ``H:<house>:<dm st>``   house number + Double Metaphone of the    the same with a ZIP typo
@@ -36,11 +42,15 @@ the other date keys. Placeholder names ("UNKNOWN", "DOE", "FNU": see
 :func:`pars.identity.normalize.known_names`) and placeholder addresses are missing, so they make
 no block.
 
-So a person has at most 5 + 3 + 4 = 12 keys. One corruption (a DOB typo, transposition or
+So a person has at most 7 + 3 + 4 = 14 keys. One corruption (a DOB typo, transposition or
 day/month swap; swapped names; a nickname; a misspelling; an alias) always leaves ``D`` or ``N``
 shared, and most pairs of corruptions leave one of the others; the address keys catch records
 whose names and date of birth are both wrong (on FEBRL 4 they lift the share of true pairs that
-share a key from 96% to 99.6%). Phonetic codes rather than spellings make the name keys
+share a key from 96% to 99.6%). The batch dedupe scores the pairs that share two keys or more
+(:data:`pars.services.identity_batch.MIN_SHARED`); ``W`` and ``P`` were added (issue 15) because
+measured on corrupted bookings they give a second shared key to most true pairs that had only
+one (swapped names with another error share ``N`` alone; a phone often survives the rest).
+Phonetic codes rather than spellings make the name keys
 tolerant of misspellings that sound alike. ``N`` keys carry no date, and the address keys a ZIP
 code, so they select big blocks for common names (every John Smith); the matcher caps what it
 takes from any one block and scores first the records that share the most keys.
@@ -59,6 +69,7 @@ from pars.identity.normalize import (
     canonical_first_name,
     known_names,
     name_tokens,
+    normalize_phone,
     parse_address,
 )
 
@@ -121,8 +132,9 @@ def blocking_keys(
     address: str | Address | None = None,
     zip_code: str | None = None,
     dob_year: int | None = None,
+    phone: str | None = None,
 ) -> frozenset[str]:
-    """The blocking keys of a person (at most 12; see the module documentation for the design).
+    """The blocking keys of a person (at most 14; see the module documentation for the design).
 
     Two records can be the same person only if their key sets intersect; the keys are plain
     strings meant for an indexed column. Without a date of birth, ``dob_year`` (the year alone)
@@ -149,5 +161,11 @@ def blocking_keys(
         pair = _pair_key(*known_names(alias_first, alias_last))
         if pair:
             keys.add(pair)
+    pair = _pair_key(first, last)
+    birth_year = dob.year if dob is not None else dob_year
+    if pair and birth_year is not None:
+        keys.add(f"W{pair[1:]}:{birth_year:04d}")  # "W:<code>:<code>:YYYY"
+    if digits := normalize_phone(phone):
+        keys.add(f"P:{digits}")
     keys.update(_address_keys(address, zip_code, first_code, last_code))
     return frozenset(keys)

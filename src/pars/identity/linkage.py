@@ -42,6 +42,7 @@ def keys_of(person: PersonFields) -> frozenset[str]:
         person.address,
         person.zip_code,
         person.dob_year,
+        person.phone,
     )
 
 

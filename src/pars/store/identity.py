@@ -4,7 +4,7 @@ and person merges. Candidates are read through the (key, record_id) index, never
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -98,6 +98,21 @@ class IdentityRepository:
         q = sa.select(identity_records.c.arrest_id).where(identity_records.c.id == record_id)
         return self._conn.execute(q).scalar()
 
+    def replace_keys(self, keys_of_record: Mapping[int, Iterable[str]]) -> int:
+        """Make each record's blocking keys exactly the given ones; returns the keys written."""
+        if not keys_of_record:
+            return 0
+        ids = sorted(keys_of_record)
+        self._conn.execute(sa.delete(identity_keys).where(identity_keys.c.record_id.in_(ids)))
+        rows = [
+            {"key": k, "record_id": record_id}
+            for record_id in ids
+            for k in sorted(set(keys_of_record[record_id]))
+        ]
+        if rows:
+            self._conn.execute(sa.insert(identity_keys), rows)
+        return len(rows)
+
     def delete_record(self, record_id: int) -> None:
         self._conn.execute(sa.delete(identity_keys).where(identity_keys.c.record_id == record_id))
         self._conn.execute(sa.delete(identity_records).where(identity_records.c.id == record_id))
@@ -160,10 +175,13 @@ class IdentityRepository:
             ).scalar_one()
         )
 
-    def iter_records(self, batch: int = 10_000) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        """Every record (id, person id, fields) in id order, read in batches."""
+    def iter_records(
+        self, batch: int = 10_000, after: int = 0
+    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """Every record (id, person id, fields) with an id above `after`, in id order, read in
+        batches."""
         r = identity_records
-        last = 0
+        last = after
         while True:
             q = (
                 sa.select(r.c.id, r.c.person_id, r.c.fields)
