@@ -10,8 +10,8 @@ Every command goes through its service handler, so validation, states, versions,
 outbox events are the API's. For speed (a third of the time: the default 90 days x 120 would take
 five minutes), consecutive commands on different arrests share one transaction (at most
 `_BATCH_COMMANDS`, within `_BATCH_SPAN`), written by the store's own flush, one statement per
-table; `_Repository` only keeps the arrests in memory between batches. Each command keeps its own
-version, audit row and events; only their commit instant (audit `at`, outbox `time`, version
+table (`pars.demo.batched`, which only keeps the arrests in memory between batches). Each
+command keeps its own version, audit row and events; only their commit instant (audit `at`, outbox `time`, version
 `changed_at`) is the batch's, at most `_BATCH_SPAN` late. `batched=False` commits every command
 on its own; the integration test compares the two.
 
@@ -44,6 +44,7 @@ import structlog
 from pars.audit.checkpoint import Signer
 from pars.config import Settings
 from pars.crypto import KeyRing
+from pars.demo.batched import BatchedPars
 from pars.demo.building import BuildStatus
 from pars.demo.data import DAY_FACTOR, Incident, Person, Synth
 from pars.demo.sharing import TICK, DemoPartners
@@ -51,7 +52,6 @@ from pars.domain.arraignment import BailType
 from pars.domain.arrest import Arrest, ArrestState, Custody, CustodyReason
 from pars.domain.charging import CaseOutcome, top_grade
 from pars.domain.clock import FakeClock
-from pars.domain.events import DomainEvent
 from pars.domain.roles import Role
 from pars.logs import error_name
 from pars.services import arrests as svc
@@ -60,9 +60,7 @@ from pars.services.app import Pars, Principal
 from pars.services.audit import checkpoint
 from pars.services.auth import add_user
 from pars.store import tables
-from pars.store.arrests import ArrestRepository
 from pars.store.engine import migrate
-from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["run_demo"]
 
@@ -107,7 +105,7 @@ def run_demo(
     (demo_dir / "audit-signing.key").unlink(missing_ok=True)
     Signer.load(None, demo_dir, create=True)
     end = (until or datetime.now(UTC)).astimezone(UTC)
-    pars = _BatchedPars(demo_settings, FakeClock(end - timedelta(days=days + 1)), keys)
+    pars = BatchedPars(demo_settings, FakeClock(end - timedelta(days=days + 1)), keys)
     status = BuildStatus(days)
     try:
         migrate(pars.engine)
@@ -144,7 +142,7 @@ def run_demo(
 
 
 def _build(
-    pars: _BatchedPars,
+    pars: BatchedPars,
     sim: _Simulation,
     demo_dir: Path,
     per_day: int,
@@ -171,80 +169,6 @@ def _build(
         _log.exception("the demo's build stopped", error=error_name(e))
     finally:
         pars.engine.dispose()
-
-
-# -- the fast path (see the module docstring) --------------------------------------------------
-
-
-class _Repository(ArrestRepository):
-    """For the demo's single writer: arrests stay in memory between transactions (as a reload
-    would rebuild them), so a batch of commands does not read back what it wrote."""
-
-    def __init__(self, conn: sa.Connection, keys: KeyRing, known: dict[str, Arrest]) -> None:
-        super().__init__(conn, keys)
-        self._known = known
-
-    def get(self, arrest_id: str, lock: bool = True) -> Arrest:
-        arrest = self._known.get(arrest_id)
-        if arrest is not None and arrest_id not in self._seen:
-            self._seen[arrest_id] = (arrest, arrest.version, False)
-        return super().get(arrest_id, lock)
-
-    def flush(self, now: datetime) -> list[DomainEvent]:
-        touched = [a for a, _, new in self._seen.values() if new or a.history_dirty]
-        events = super().flush(now)
-        for arrest in touched:
-            self._known[arrest.id] = arrest
-        return events
-
-
-class _Batch(SqlUnitOfWork):
-    """One open transaction that several commands join: their `with` and `commit()` do nothing;
-    `finish()` writes what they all did and commits once."""
-
-    def __init__(self, pars: _BatchedPars) -> None:
-        super().__init__(pars.engine, pars.keys, pars.clock, pars.source)
-        super().__enter__()
-        self.arrests = _Repository(self.conn, pars.keys, pars.known)
-
-    def __enter__(self) -> SqlUnitOfWork:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def commit(self) -> list[DomainEvent]:
-        return []
-
-    def finish(self, commit: bool) -> None:
-        try:
-            if commit:
-                super().commit()
-        finally:
-            super().__exit__(None, None, None)  # rolls back what was not committed
-
-
-class _BatchedPars(Pars):
-    """Pars whose commands join the open batch, when there is one."""
-
-    def __init__(self, settings: Settings, clock: FakeClock, keys: KeyRing) -> None:
-        super().__init__(settings, clock=clock, keys=keys)
-        self.fake_clock = clock
-        self.batch: _Batch | None = None
-        self.known: dict[str, Arrest] = {}  # every arrest a batch wrote, by id
-
-    def uow(self) -> SqlUnitOfWork:
-        return self.batch if self.batch is not None else super().uow()
-
-    def audit_now(self, entry: AuditEntry) -> None:
-        # Only a refused command gets here, and that ends the demo: don't wait on the batch.
-        return self.batch.audit(entry) if self.batch else super().audit_now(entry)
-
-    def next_batch(self, commit: bool = True, open_next: bool = True) -> None:
-        batch, self.batch = self.batch, None
-        if batch is not None:
-            batch.finish(commit)  # before the next one begins: SQLite has one writer
-        self.batch = _Batch(self) if open_next else None
 
 
 # -- the simulation ----------------------------------------------------------------------------
@@ -278,7 +202,7 @@ class _Due:
 
 
 class _Simulation:
-    def __init__(self, pars: _BatchedPars, rng: random.Random, end: datetime, days: int) -> None:
+    def __init__(self, pars: BatchedPars, rng: random.Random, end: datetime, days: int) -> None:
         self.pars, self.clock, self.rng = pars, pars.fake_clock, rng
         self.start, self.end, self.zone = end - timedelta(days=days), end, pars.settings.zone
         settings = pars.settings
