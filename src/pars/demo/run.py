@@ -11,9 +11,9 @@ outbox events are the API's. For speed (a third of the time: the default 90 days
 five minutes), consecutive commands on different arrests share one transaction (at most
 `_BATCH_COMMANDS`, within `_BATCH_SPAN`), written by the store's own flush, one statement per
 table (`pars.demo.batched`, which only keeps the arrests in memory between batches). Each
-command keeps its own version, audit row and events; only their commit instant (audit `at`, outbox `time`, version
-`changed_at`) is the batch's, at most `_BATCH_SPAN` late. `batched=False` commits every command
-on its own; the integration test compares the two.
+command keeps its own version, audit row and events; only their commit instant (audit `at`,
+outbox `time`, version `changed_at`) is the batch's, at most `_BATCH_SPAN` late. `batched=False`
+commits every command on its own; the integration test compares the two.
 
 Serving does not wait for the build (a minute or two on two cores): once the accounts and the
 partners' agreements are in, the server starts and the history is built in a background thread,
