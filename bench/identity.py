@@ -563,9 +563,9 @@ def pair_quality(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> di
     }  # fmt: skip
 
 
-def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+def run_command(args: list[str], env: dict[str, str], digits: int = 1) -> dict[str, Any]:
     """Run `pars <args>` in a child process: wall seconds, that child's own peak RSS and CPU
-    time (from `os.wait4`), and the last line it printed."""
+    time (from `os.wait4`, rounded to `digits`), how many lines it printed and the last one."""
     import os
     import subprocess
     import sys
@@ -583,11 +583,13 @@ def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     if child.returncode != 0:
         sys.stderr.write(errors)
         raise SystemExit(f"pars {' '.join(args)} exited {child.returncode}")
+    lines = printed.splitlines()
     return {
-        "seconds": round(seconds, 1),
+        "seconds": round(seconds, digits),
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # KiB on Linux
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-        "output": printed.splitlines()[-1] if printed else "",
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, digits),
+        "lines": len(lines),
+        "output": lines[-1] if lines else "",
     }
 
 

@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -226,27 +225,13 @@ def fingerprint(url: str) -> tuple[int, int, int]:
 
 
 def run_command(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    pars = Path(sys.executable).with_name("pars")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(pars), *args], env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        lines = out.read().splitlines()
-        errors = err.read()
-    if code != 0:
-        sys.stderr.write(errors)
-        raise SystemExit(f"pars {' '.join(args)} exited {code}")
-    return {
-        "seconds": round(seconds, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "lines": len(lines),
-        "last": lines[-1] if lines else "",
-    }
+    """`pars <args>` as a child process (`bench.identity.run_command`), its last line as
+    `last`."""
+    from bench.identity import run_command as run
+
+    done = run(args, env, digits=2)
+    done["last"] = done.pop("output")
+    return done
 
 
 @contextlib.contextmanager
