@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,6 @@ BUILT = "The demo is built"
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    import os
-
     return {**os.environ, "PARS_DATA_DIR": str(data_dir), "PARS_LOG_LEVEL": "warning"}
 
 
