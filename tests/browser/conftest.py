@@ -87,16 +87,17 @@ def enrol_directly(pars: Pars, username: str) -> str:
 
 @pytest.fixture(scope="module")
 def live_server(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[LiveServer]:
-    """PARS served by uvicorn in a thread, on the real clock (TOTP codes are real-time)."""
+    """PARS served by uvicorn in a thread, on the real clock (TOTP codes are real-time); read-only
+    for the reason the test module's `READ_ONLY` gives, if it has one."""
     folder = tmp_path_factory.mktemp("browser")
     shutil.copy(sqlite_template, folder / "pars.db")
     settings = Settings(data_dir=folder, audit_signing_key=AUDIT_SIGNING_KEY)
     pars = Pars(settings, keys=KeyRing(KEYS))
     port = _free_port()
     config = uvicorn.Config(
-        create_app(pars),
+        create_app(pars, read_only=getattr(request.module, "READ_ONLY", None)),
         host="127.0.0.1",
         port=port,
         log_level="warning",
