@@ -6,6 +6,7 @@ accepted arrest is there and reaches the partner exactly once, and the log verif
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -97,17 +98,20 @@ def submit(port: int, token: str, timeout: float = 20) -> Answer:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         method="POST",
     )
+    # A kill can land between the headers and the body (http.client.IncompleteRead, an
+    # HTTPException, not an OSError): that is no answer too, as the client saw nothing whole.
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.headers.get("content-type", ""), json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        body = json.loads(e.read() or b"{}")
-        return (
-            e.code,
-            e.headers.get("content-type", ""),
-            body | {"_retry": e.headers["Retry-After"]},
-        )
-    except OSError:
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.headers.get("content-type", ""), json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            body = json.loads(e.read() or b"{}")
+            return (
+                e.code,
+                e.headers.get("content-type", ""),
+                body | {"_retry": e.headers["Retry-After"]},
+            )
+    except (OSError, http.client.HTTPException):
         return None, "", {}
 
 
