@@ -1,12 +1,12 @@
-"""Partners for bench/feed.py: their agreements, and the four ways they receive events.
+"""Partners for bench/feed.py: their agreements, and the five ways they receive events.
 
 - `add_partners` registers partners in the database and gives each an agreement drafted,
   submitted and approved by the owners' quorum (tests/factories.py `active_agreement`).
 - `run_phase` submits arrests to the real server at a steady rate while every partner receives:
-  polling `GET /api/v1/feed`, holding `GET /api/v1/feed/stream` open (SSE), as a Standard
-  Webhooks receiver on a local port (each signature verified), or as a JetStream consumer on a
-  real `nats-server`. Each arrival is timed against the moment its submission's API call
-  returned, in this one process (`time.perf_counter`).
+  polling `GET /api/v1/feed`, long-polling it (`?wait=`), holding `GET /api/v1/feed/stream`
+  open (SSE), as a Standard Webhooks receiver on a local port (each signature verified), or as
+  a JetStream consumer on a real `nats-server`. Each arrival is timed against the moment its
+  submission's API call returned, in this one process (`time.perf_counter`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("court", ("case", "narrative", "arresting_officer.badge")),
     ("pretrial", ("otn", "case", "person.last_name", "contact")),
 )
+LONG_POLL_SECONDS = 20  # the long-polling partners' `?wait=` (under the client's 30 s timeout)
 WARM_UP = 3  # submissions before each measurement, waited for at every partner
 
 
@@ -191,12 +192,20 @@ def _bearer(p: PartnerInfo) -> dict[str, str]:
 
 
 async def _poll_feed(
-    client: httpx2.AsyncClient, p: PartnerInfo, tally: Tally, cursors: dict[int, int], pause: float
+    client: httpx2.AsyncClient,
+    p: PartnerInfo,
+    tally: Tally,
+    cursors: dict[int, int],
+    pause: float,
+    wait: int = 0,
 ) -> None:
     """A partner polling the HTTP feed: at once again after a page with items, else after
-    `pause` seconds."""
+    `pause` seconds; or, with `wait`, long-polling (`?wait=`): at once again after every
+    answer, as the server holds an empty page until something is queued."""
     while True:
         params = {"after": str(cursors.get(p.index, 0)), "limit": "100"}
+        if wait:
+            params["wait"] = str(wait)
         try:
             response = await client.get("/api/v1/feed", params=params, headers=_bearer(p))
         except httpx2.HTTPError as e:
@@ -212,7 +221,7 @@ async def _poll_feed(
         for item in page["items"]:
             tally.receive(p.index, item["subject"], at)
         cursors[p.index] = int(page["next_cursor"])
-        if not page["items"]:
+        if not page["items"] and not wait:
             await asyncio.sleep(pause)
 
 
@@ -312,11 +321,15 @@ async def _receiving(
     hook_port: int | None,
     nats_url: str | None,
 ) -> AsyncIterator[None]:
-    """Every partner receiving by `kind` (feed, sse, webhook, nats) while the block runs."""
+    """Every partner receiving by `kind` (feed, longpoll, sse, webhook, nats) while the block
+    runs."""
     tasks: list[asyncio.Task[None]] = []
     tally = tallies[kind]
-    if kind == "feed":
-        tasks = [asyncio.create_task(_poll_feed(client, p, tally, cursors, poll)) for p in partners]
+    if kind in ("feed", "longpoll"):
+        wait = LONG_POLL_SECONDS if kind == "longpoll" else 0
+        tasks = [
+            asyncio.create_task(_poll_feed(client, p, tally, cursors, poll, wait)) for p in partners
+        ]
     elif kind == "sse":
         tasks = [asyncio.create_task(_stream(client, p, tally, cursors)) for p in partners]
     server: asyncio.Server | None = None

@@ -16,6 +16,7 @@ RELAY_TARGET = 2000.0  # events/s, on PostgreSQL
 RATIO_TARGET = 20.0
 LABELS = {
     "feed": "HTTP feed (GET /api/v1/feed)",
+    "longpoll": "HTTP feed, long-poll (GET /api/v1/feed?wait=20)",
     "sse": "SSE (GET /api/v1/feed/stream)",
     "webhook": "webhooks (Standard Webhooks POST)",
     "nats": "NATS JetStream consumers",

@@ -79,7 +79,11 @@ from pars.sharing.agreements import Agreement
 from pars.sharing.policy import JurisdictionPolicy
 from pars.sharing.projection import Event
 
-SERVERS = (("feed", "sse"), ("webhook",), ("nats",))  # transports measured on one server each
+SERVERS = (
+    ("feed", "longpoll", "sse"),
+    ("webhook",),
+    ("nats",),
+)  # transports measured on one server each
 
 
 @dataclass
@@ -163,7 +167,7 @@ def latency_runs(
         )
         hook_port = _free_port() if "webhook" in kinds else None
         hooks = f"http://127.0.0.1:{hook_port}/hooks" if hook_port else None
-        transport = "feed" if kinds[0] in ("feed", "sse") else kinds[0]
+        transport = "feed" if kinds[0] in ("feed", "longpoll", "sse") else kinds[0]
         partners = add_partners(settings, transport, args.partners, hooks)
         log = data_dir / "server.log"
         server = (
@@ -321,7 +325,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=5.0, help="submissions per second (latency)")
     p.add_argument("--poll", type=float, default=0.1, help="feed partners' pause when idle")
     p.add_argument(
-        "--transports", default="feed,sse,webhook,nats", help="latency runs, comma-separated"
+        "--transports",
+        default="feed,longpoll,sse,webhook,nats",
+        help="latency runs, comma-separated",
     )
     p.add_argument(
         "--relay-interval", type=float, metavar="S",
