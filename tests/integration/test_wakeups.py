@@ -22,13 +22,15 @@ import pytest
 from pars.crypto import KeyRing
 from pars.services import agreements as ag
 from pars.services.app import Pars, Principal
-from pars.services.arrests import create_arrest
+from pars.services.arrests import create_arrest, expunge
+from pars.services.delivery.feed import authenticate_partner, feed_page
 from pars.services.delivery.relay import relay_once
-from pars.services.inputs import ArrestIn
+from pars.services.inputs import ArrestIn, CourtOrderIn
 from tests.conftest import AUDIT_SIGNING_KEY, KEYS, START, Api, rows
 from tests.factories import active_agreement, arrest_body
 
 OFFICER = Principal("officer1", "officer")
+CLERK = Principal("clerk1", "clerk")
 
 
 def _submit(pars: Pars) -> str:
@@ -92,6 +94,45 @@ def test_the_relays_queueing_wakes_another_processs_feeds(pars: Pars, backend: s
         other.outbox_signal.clear()
         _submit(pars)
         assert other.outbox_signal.wait(60)
+    finally:
+        other.stop_listening()
+        other.engine.dispose()
+
+
+def _received_then_expunged(pars: Pars) -> tuple[int, int]:
+    """A partner whose agreement covers no lifecycle event receives an arrest, which is then
+    expunged: the expungement queues a recall and the relay has nothing to queue for its event.
+    The queue's generation before and after the expungement's COMMIT."""
+    _, key = ag.add_partner(pars, "PSP", "state_repository")
+    active_agreement(pars, "PSP")  # pars.arrest.submitted only
+    arrest_id = _submit(pars)
+    assert relay_once(pars) == 1
+    assert feed_page(pars, authenticate_partner(pars, key), 0, 100)["items"]  # received
+    before = pars.queue_generation
+    expunge(pars, CLERK, arrest_id, CourtOrderIn(order="CP-51-MD-0001234-2026"))
+    assert relay_once(pars) == 1  # the expunged event: nothing for this agreement
+    kinds = [(d["event_type"], d["status"]) for d in rows(pars, "deliveries")]
+    assert ("pars.record.recall", "queued") in kinds
+    return before, pars.queue_generation
+
+
+def test_a_recall_wakes_this_processs_feeds(pars: Pars) -> None:
+    before, after = _received_then_expunged(pars)
+    assert after > before  # open streams and long-polls look again at once, not at their poll
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_recall_wakes_another_processs_feeds(pars: Pars, backend: str) -> None:
+    other = Pars(pars.settings, clock=pars.clock, keys=KeyRing(KEYS))  # another API process
+    other.listen()
+    try:
+        assert _until(lambda: other._listener is not None and other._listener.listening.is_set())
+        seen = other.queue_generation
+        _received_then_expunged(pars)
+        # The relay's queueing of the first event and the recall each notify; the recall is
+        # the last, so the other process moves at least twice.
+        assert _until(lambda: other.queue_generation >= seen + 2)
     finally:
         other.stop_listening()
         other.engine.dispose()

@@ -135,7 +135,12 @@ class Pars:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self.engine, self.keys, self.clock, self.source, on_events=self.outbox_signal.set
+            self.engine,
+            self.keys,
+            self.clock,
+            self.source,
+            on_events=self.outbox_signal.set,
+            on_queued=self.wake_feeds,
         )
 
     def reader(self) -> SqlUnitOfWork:

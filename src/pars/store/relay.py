@@ -38,6 +38,9 @@ class DeliveryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
         self._pg = conn.dialect.name == "postgresql"
+        # Whether this transaction queued anything: its unit of work then wakes the feeds, in
+        # this process and (NOTIFY) in others, at COMMIT.
+        self.queued = False
 
     # -- outbox --------------------------------------------------------------------------
 
@@ -114,6 +117,7 @@ class DeliveryRepository:
         payload encoded to JSON once (the relay writes ten rows per event; SQLAlchemy's
         per-row parameter handling and the JSON encoder were most of its insert cost)."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.queued = self.queued or any(row.get("status") == "queued" for row in rows)
         for row in rows:
             groups.setdefault(tuple(sorted(row)), []).append(row)
         for names, group in groups.items():

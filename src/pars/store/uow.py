@@ -18,7 +18,7 @@ from pars.store.arrests import ArrestRepository
 from pars.store.audit import AuditRow, append_rows
 from pars.store.engine import READ_ONLY, write_turn
 from pars.store.identity import IdentityRepository
-from pars.store.notify import OUTBOX, notify
+from pars.store.notify import OUTBOX, QUEUE, notify
 from pars.store.relay import DeliveryRepository
 from pars.store.sessions import SessionRepository
 from pars.store.sharing import SharingRepository
@@ -50,10 +50,12 @@ class SqlUnitOfWork:
         source: str,
         read_only: bool = False,
         on_events: Callable[[], None] | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._snapshot = True  # see `without_snapshot`
         self._on_events = on_events  # called after a COMMIT that wrote outbox events
+        self._on_queued = on_queued  # called after a COMMIT that queued deliveries
         self._read_only = read_only
         self._keys = keys
         self._clock = clock
@@ -148,6 +150,9 @@ class SqlUnitOfWork:
             ]
             self.conn.execute(_INSERT_OUTBOX, rows)
             notify(self.conn, OUTBOX)  # wakes relays in other processes at COMMIT
+        queued = self.deliveries.queued  # by the relay, a recall, anything else
+        if queued:
+            notify(self.conn, QUEUE)  # wakes feeds and streams in other processes at COMMIT
         # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
         leaves = write_audit(self.conn, self._audit, self._clock)
         for hook in self.before_commit:
@@ -158,4 +163,6 @@ class SqlUnitOfWork:
         self.leaves = leaves
         if events and self._on_events is not None:
             self._on_events()
+        if queued and self._on_queued is not None:
+            self._on_queued()  # and in this process
         return events

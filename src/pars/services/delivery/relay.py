@@ -27,7 +27,6 @@ from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
 from pars.sharing.projection import Event, Shared, project
-from pars.store.notify import QUEUE, notify
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["relay_once", "withhold_ended"]
@@ -126,11 +125,7 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
                 },
             )
         )
-        if out.queued:
-            notify(uow.conn, QUEUE)  # wakes feeds and streams in other processes at COMMIT
-        uow.commit()
-    if out.queued:
-        pars.wake_feeds()  # and in this process
+        uow.commit()  # what it queued wakes the feeds and streams (see SqlUnitOfWork.commit)
     return len(rows)
 
 

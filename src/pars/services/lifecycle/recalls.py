@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from pars.domain.arrest import Arrest
 from pars.services.app import Pars
 from pars.sharing.projection import AGREEMENT_ATTRIBUTE
-from pars.store.notify import QUEUE, notify
 from pars.store.relay import RECALL_EVENT
 from pars.store.tables import audit_log
 from pars.store.uow import AuditEntry, SqlUnitOfWork
@@ -111,6 +110,5 @@ def send_recalls(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, what: str, now:
             )
         )
     if rows:
-        uow.deliveries.enqueue(rows)
-        notify(uow.conn, QUEUE)  # feeds, streams and pushers in other processes look at COMMIT
+        uow.deliveries.enqueue(rows)  # feeds and streams wake at COMMIT, in every process
     return len(rows)
