@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
+
 import pytest
 
 from pars.domain.charging import Charge, ChargeAction, ChargeDecision, ChargeSpec, apply_decisions
@@ -139,3 +141,13 @@ def test_bad_decisions_name_the_field(decisions: list[ChargeDecision], pointer: 
     with pytest.raises(InvalidInput) as err:
         apply_decisions(_charges(), decisions)
     assert pointer in [e.pointer for e in err.value.errors]
+
+
+def test_a_charge_as_data_names_every_field_of_its_spec_in_order() -> None:
+    spec = ChargeSpec("18 § 3921", "Theft by unlawful taking", Grade.M1, 2)
+    amended = ChargeSpec("18 § 3925", "Receiving stolen property", Grade.M2)
+    data = Charge(1, amended, "prosecutor", recommended=spec).to_dict()
+    names = [f.name for f in fields(ChargeSpec)]
+    assert [k for k in data if k in names] == names
+    assert data["recommended"] == {**asdict(spec), "grade": "M1", "modifier": None}
+    assert Charge.from_dict(data) == Charge(1, amended, "prosecutor", recommended=spec)

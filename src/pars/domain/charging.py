@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -90,10 +90,15 @@ class Charge:
 
 
 def _spec_dict(spec: ChargeSpec) -> dict[str, Any]:
-    d = asdict(spec)
-    d["grade"] = spec.grade.value
-    d["modifier"] = spec.modifier.value if spec.modifier else None
-    return d
+    # By hand, in the fields' order: `dataclasses.asdict` deep-copies every value and was most
+    # of the cost of a record's charges (the relay builds one record per event).
+    return {
+        "statute": spec.statute,
+        "description": spec.description,
+        "grade": spec.grade.value,
+        "counts": spec.counts,
+        "modifier": spec.modifier.value if spec.modifier else None,
+    }
 
 
 def _spec_from(d: dict[str, Any]) -> ChargeSpec:
