@@ -28,4 +28,6 @@ def create() -> FastAPI:
     settings = Settings()
     configure(settings.log_format, settings.log_level)
     keys = KeyRing.load(settings.encryption_keys, settings.data_dir)
-    return create_app(Pars(settings, keys=keys))
+    pars = Pars(settings, keys=keys)
+    pars.listen()  # as `pars serve` does: on PostgreSQL a relay's NOTIFY wakes SSE and long-polls
+    return create_app(pars)
