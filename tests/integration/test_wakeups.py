@@ -8,11 +8,13 @@ was woken."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -77,13 +79,23 @@ def test_a_commit_wakes_a_relay_in_another_process(
     assert len(rows(pars, "deliveries")) == 3, err.decode()
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend", ["postgres"])
-def test_the_relays_queueing_wakes_another_processs_feeds(pars: Pars, backend: str) -> None:
-    other = Pars(pars.settings, clock=pars.clock, keys=KeyRing(KEYS))  # another API process
+@contextlib.contextmanager
+def _another_process(pars: Pars) -> Iterator[Pars]:
+    """Another API process on the same database, LISTENing (as `pars serve` does)."""
+    other = Pars(pars.settings, clock=pars.clock, keys=KeyRing(KEYS))
     other.listen()
     try:
         assert _until(lambda: other._listener is not None and other._listener.listening.is_set())
+        yield other
+    finally:
+        other.stop_listening()
+        other.engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_relays_queueing_wakes_another_processs_feeds(pars: Pars, backend: str) -> None:
+    with _another_process(pars) as other:
         ag.add_partner(pars, "PSP", "state_repository")
         active_agreement(pars, "PSP")
         before = other.queue_generation
@@ -94,9 +106,6 @@ def test_the_relays_queueing_wakes_another_processs_feeds(pars: Pars, backend: s
         other.outbox_signal.clear()
         _submit(pars)
         assert other.outbox_signal.wait(60)
-    finally:
-        other.stop_listening()
-        other.engine.dispose()
 
 
 def _received_then_expunged(pars: Pars) -> tuple[int, int]:
@@ -124,18 +133,12 @@ def test_a_recall_wakes_this_processs_feeds(pars: Pars) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_a_recall_wakes_another_processs_feeds(pars: Pars, backend: str) -> None:
-    other = Pars(pars.settings, clock=pars.clock, keys=KeyRing(KEYS))  # another API process
-    other.listen()
-    try:
-        assert _until(lambda: other._listener is not None and other._listener.listening.is_set())
+    with _another_process(pars) as other:
         seen = other.queue_generation
         _received_then_expunged(pars)
         # The relay's queueing of the first event and the recall each notify; the recall is
         # the last, so the other process moves at least twice.
         assert _until(lambda: other.queue_generation >= seen + 2)
-    finally:
-        other.stop_listening()
-        other.engine.dispose()
 
 
 @pytest.fixture
