@@ -871,6 +871,8 @@ def main() -> None:
         }
     online_sizes = {int(x) for x in args.online.split(",") if x}
     result["generated"] = {}
+    if args.dir:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for n in (int(x) for x in args.generated.split(",") if x):
             print(f"\ngenerated set of {n:,} bookings (seed {args.seed}), dedupe", flush=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+import structlog
 
 from pars.audit.checkpoint import Signer
 from pars.config import Settings
@@ -18,12 +20,15 @@ from pars.domain.catalogue import ChargeCatalogue
 from pars.domain.clock import Clock, SystemClock
 from pars.domain.limited_access import LimitedAccessRule
 from pars.domain.release import ReleaseRule
+from pars.logs import error_name
 from pars.services.delivery.outbound import Resolve, system_resolve
 from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
 from pars.store.engine import make_engine, write_turn
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
+
+_log = structlog.get_logger("pars.app")
 
 __all__ = ["Pars", "Principal", "load_limited_access_rule", "load_release_rule"]
 
@@ -104,6 +109,7 @@ class Pars:
         self.outbox_signal = threading.Event()
         self.queue_generation = 0
         self._generation_lock = threading.Lock()
+        self._queue_watchers: set[Callable[[], None]] = set()
         self._listener: Listener | None = None
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
@@ -112,6 +118,25 @@ class Pars:
         """The relay queued deliveries: open SSE streams and long-polls look again."""
         with self._generation_lock:
             self.queue_generation += 1
+            watchers, self._queue_watchers = self._queue_watchers, set()
+        for watcher in watchers:
+            try:
+                watcher()
+            except Exception as e:  # a watcher's failure is its own: the commit is done
+                _log.warning("queue watcher failed", error=error_name(e))
+
+    def watch_queue(self, watcher: Callable[[], None]) -> Callable[[], None]:
+        """Call `watcher` once, from whichever thread, at the next `wake_feeds`; returns the
+        function that forgets it unrun. A watcher must be quick and must not raise (the feed's
+        hands the wake-up to its event loop)."""
+        with self._generation_lock:
+            self._queue_watchers.add(watcher)
+
+        def forget() -> None:
+            with self._generation_lock:
+                self._queue_watchers.discard(watcher)
+
+        return forget
 
     def listen(self) -> None:
         """On PostgreSQL, wake this process's relay and feeds when another process committed

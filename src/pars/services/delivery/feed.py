@@ -4,6 +4,9 @@ and the current policy at the moment it is served. What may no longer leave is w
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pars.domain.errors import Unauthenticated
@@ -14,8 +17,18 @@ from pars.services.delivery.in_force import in_force_reason
 from pars.sharing.agreements import Agreement
 from pars.sharing.projection import compile_projector
 from pars.store.relay import RECALL_EVENT
+from pars.store.uow import SqlUnitOfWork
 
-__all__ = ["Partner", "authenticate_partner", "feed_page"]
+__all__ = [
+    "Ask",
+    "Partner",
+    "Served",
+    "authenticate_partner",
+    "feed_page",
+    "page_of",
+    "serve",
+    "serve_round",
+]
 
 Partner = dict[str, Any]
 
@@ -32,76 +45,124 @@ def authenticate_partner(pars: Pars, key: str) -> Partner:
 def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str, Any]:
     """Up to `limit` CloudEvents after the cursor `after`, in order, and the cursor to go on
     from. Items are marked delivered (and audited) before the response leaves."""
-    served, next_cursor = serve(pars, partner, after, limit, "feed")
+    return page_of(*serve(pars, partner, after, limit, "feed"))
+
+
+def page_of(served: list[tuple[int, dict[str, Any]]], next_cursor: int) -> dict[str, Any]:
+    """The feed's answer for what `serve` served."""
     return {"items": [payload for _, payload in served], "next_cursor": str(next_cursor)}
 
 
-def serve(
-    pars: Pars, partner: Partner, after: int, limit: int, transport: str
-) -> tuple[list[tuple[int, dict[str, Any]]], int]:
-    """(cursor, CloudEvent) pairs after `after`, and the cursor after the last row looked at
-    (withheld rows included, so the partner moves past them)."""
+@dataclass(frozen=True)
+class Ask:
+    """One partner's request for its queued deliveries: after the cursor `after`, at most
+    `limit`, by `transport` ("feed" or "sse", as its log entries say)."""
+
+    partner: Partner
+    after: int
+    limit: int
+    transport: str
+
+
+# (cursor, CloudEvent) pairs, and the cursor after the last row looked at (withheld rows
+# included, so the partner moves past them).
+Served = tuple[list[tuple[int, dict[str, Any]]], int]
+
+
+def serve(pars: Pars, partner: Partner, after: int, limit: int, transport: str) -> Served:
+    """One partner's page: `serve_round` of one ask."""
+    return serve_round(pars, [Ask(partner, after, limit, transport)])[0]
+
+
+def serve_round(pars: Pars, asks: Sequence[Ask]) -> list[Served]:
+    """Serve several asks (the feed's polls and streams woken by the same queueing) in one
+    write transaction: each ask exactly as if served alone, one after the other, but one
+    commit and one append to the disclosure log for them all, so that the tenth partner does
+    not wait for nine commits. Asks with nothing new after their cursor take no write lock."""
     now = pars.clock.now()
+    results: list[Served] = [([], ask.after) for ask in asks]
     with pars.reader() as reader:
-        if not reader.deliveries.page(partner["id"], after, 1):
-            return [], after  # nothing new (an idle poll): no write transaction, no write lock
+        due = [
+            i
+            for i, ask in enumerate(asks)
+            if reader.deliveries.page(ask.partner["id"], ask.after, 1)
+        ]
+    if not due:
+        return results  # idle polls: no write transaction, no write lock
+    agreements: dict[tuple[str, int], Agreement | None] = {}
+    pending: dict[int, tuple[list[tuple[int, dict[str, Any], bytes, int]], int]] = {}
     with pars.uow() as uow:
-        rows = uow.deliveries.page(partner["id"], after, limit)
-        agreements: dict[tuple[str, int], Agreement | None] = {}
-        items: list[tuple[int, dict[str, Any], bytes]] = []
-        served: list[int] = []
-        withheld: dict[tuple[str, str, int], list[int]] = {}
-        for row in rows:
-            key = (row["agreement_id"], row["agreement_version"])
-            if key not in agreements:
-                agreements[key] = uow.sharing.get(*key)
-            agreement = agreements[key]
-            recall = row["event_type"] == RECALL_EVENT  # goes whatever the agreement's term
-            reason = None if recall else in_force_reason(agreement, pars, now)
-            again = row["status"] == "delivered"  # a re-read from an older cursor
-            if reason is not None or agreement is None or row["payload"] is None:
-                if not again:  # an item that left once is never counted as withheld
-                    withheld.setdefault((reason or "no payload", *key), []).append(row["id"])
-                continue
-            payload = dict(row["payload"])
-            # The policy may have tightened since the item was queued: filter again.
-            if not recall:
-                payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
-            # Write-ahead: the disclosure is on the log in this transaction, before it leaves.
-            # Served again, it leaves again: a disclosure, but not a new item.
-            entry, salt = disclosure(
-                "disclosure:redelivered" if again else "disclosure:delivered",
-                partner,
-                agreement,
-                row["subject"],
-                payload,
-                payload["data"],
-                {"delivery": row["id"], "event": row["event_id"], "transport": transport},
-            )
-            uow.audit(entry)
-            items.append((row["id"], payload, salt))
-            served.append(row["id"])
-        uow.deliveries.mark_delivered(served, now)
-        for (reason, agreement_id, version), ids in withheld.items():
-            count = uow.deliveries.withhold(ids, reason, now)
-            if not count:
-                continue
-            uow.audit(
-                withheld_entry(
-                    partner_actor(partner),
-                    partner["id"],
-                    (agreement_id, version),
-                    count,
-                    reason,
-                    first=ids[0],
-                    last=ids[-1],
-                )
-            )
+        for i in due:
+            pending[i] = _serve_one(pars, uow, asks[i], agreements, now)
         uow.commit()
         leaves = uow.leaves
-    # The served items' entries were queued first, so they hold the first leaves.
-    receipts = [
-        (cursor, with_receipt(payload, leaf, salt))
-        for (cursor, payload, salt), leaf in zip(items, leaves[: len(items)], strict=True)
-    ]
-    return receipts, (rows[-1]["id"] if rows else after)
+    for i, (items, cursor) in pending.items():
+        results[i] = (
+            [
+                (row_id, with_receipt(payload, leaves[mark], salt))
+                for row_id, payload, salt, mark in items
+            ],
+            cursor,
+        )
+    return results
+
+
+def _serve_one(
+    pars: Pars,
+    uow: SqlUnitOfWork,
+    ask: Ask,
+    agreements: dict[tuple[str, int], Agreement | None],
+    now: datetime,
+) -> tuple[list[tuple[int, dict[str, Any], bytes, int]], int]:
+    """One ask inside the round's transaction: its (cursor, payload, salt, audit mark) items,
+    marked delivered with their write-ahead log entries queued, and the cursor to go on from."""
+    partner = ask.partner
+    rows = uow.deliveries.page(partner["id"], ask.after, ask.limit)
+    items: list[tuple[int, dict[str, Any], bytes, int]] = []
+    withheld: dict[tuple[str, str, int], list[int]] = {}
+    for row in rows:
+        key = (row["agreement_id"], row["agreement_version"])
+        if key not in agreements:
+            agreements[key] = uow.sharing.get(*key)
+        agreement = agreements[key]
+        recall = row["event_type"] == RECALL_EVENT  # goes whatever the agreement's term
+        reason = None if recall else in_force_reason(agreement, pars, now)
+        again = row["status"] == "delivered"  # a re-read from an older cursor
+        if reason is not None or agreement is None or row["payload"] is None:
+            if not again:  # an item that left once is never counted as withheld
+                withheld.setdefault((reason or "no payload", *key), []).append(row["id"])
+            continue
+        payload = dict(row["payload"])
+        # The policy may have tightened since the item was queued: filter again.
+        if not recall:
+            payload["data"] = compile_projector(agreement, pars.policy).apply(payload["data"])
+        # Write-ahead: the disclosure is on the log in this transaction, before it leaves.
+        # Served again, it leaves again: a disclosure, but not a new item.
+        entry, salt = disclosure(
+            "disclosure:redelivered" if again else "disclosure:delivered",
+            partner,
+            agreement,
+            row["subject"],
+            payload,
+            payload["data"],
+            {"delivery": row["id"], "event": row["event_id"], "transport": ask.transport},
+        )
+        items.append((row["id"], payload, salt, uow.audit_mark()))
+        uow.audit(entry)
+    uow.deliveries.mark_delivered([row_id for row_id, *_ in items], now)
+    for (reason, agreement_id, version), ids in withheld.items():
+        count = uow.deliveries.withhold(ids, reason, now)
+        if not count:
+            continue
+        uow.audit(
+            withheld_entry(
+                partner_actor(partner),
+                partner["id"],
+                (agreement_id, version),
+                count,
+                reason,
+                first=ids[0],
+                last=ids[-1],
+            )
+        )
+    return items, (rows[-1]["id"] if rows else ask.after)

@@ -16,18 +16,18 @@ from starlette.concurrency import run_in_threadpool
 from pars.domain.errors import InvalidInput, Unauthenticated
 from pars.services import audit
 from pars.services.app import Pars
-from pars.services.delivery.feed import Partner, authenticate_partner, feed_page, serve
+from pars.services.delivery.feed import Ask, Partner, authenticate_partner, page_of
 from pars.services.delivery.lookup import lookup
 from pars.services.input_text import Line100
 from pars.services.inputs import Instant, RecordId
 from pars.services.lifecycle.attest import attest
+from pars.web.api import feed_rounds as rounds
 from pars.web.deps import audit_unauthenticated, get_pars
 from pars.web.routing import CheckedRoute
 
 router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"], route_class=CheckedRoute)
 PARS = Annotated[Pars, Depends(get_pars)]
-_POLL = 0.25  # seconds between looks at the queue while the stream is idle
-_TICK = 0.01  # how often an idle stream checks for the relay's in-process signal
+_POLL = 0.25  # seconds between looks at the queue while the stream is idle (the fallback)
 _KEEPALIVE = 15.0
 _MAX_WAIT = 30  # the longest long-poll (`wait`), within common proxies' read timeouts
 _LONG_POLL_LOOK = 1.0  # a long-poll looks at the queue at least this often
@@ -43,15 +43,6 @@ def _partner(request: Request, pars: PARS) -> Partner:
     except Unauthenticated:
         audit_unauthenticated(pars, request, "refused")
         raise
-
-
-async def _queue_moved(pars: Pars, generation: int, seconds: float) -> None:
-    """Return when the relay queued something (this process's relay, or another process's
-    through LISTEN/NOTIFY on PostgreSQL) since `generation`, or after `seconds`."""
-    waited = 0.0
-    while waited < seconds and pars.queue_generation == generation:
-        await asyncio.sleep(_TICK)
-        waited += _TICK
 
 
 @router.get("")
@@ -77,13 +68,14 @@ async def feed(
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         generation = pars.queue_generation
-        page: dict[str, Any] = await run_in_threadpool(feed_page, pars, partner, int(after), limit)
+        served, cursor = await rounds.serve(pars, Ask(partner, int(after), limit, "feed"))
+        page = page_of(served, cursor)
         left = deadline - asyncio.get_running_loop().time()
         if page["items"] or page["next_cursor"] != after or left <= 0:
             return page
         # Look again when the relay says so, and at least every _LONG_POLL_LOOK seconds (the
         # fallback for a wake-up missed, e.g. while the listener reconnected).
-        await _queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
+        await rounds.queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
 
 
 lookup_router = APIRouter(prefix="/api/v1/lookup", tags=["partner feed"], route_class=CheckedRoute)
@@ -135,7 +127,7 @@ async def stream(
             if await request.is_disconnected():
                 return
             want = 100 if max_events is None else min(100, max_events - sent)
-            served, cursor = await run_in_threadpool(serve, pars, partner, cursor, want, "sse")
+            served, cursor = await rounds.serve(pars, Ask(partner, cursor, want, "sse"))
             for item_cursor, payload in served:
                 data = json.dumps(payload, separators=(",", ":"))
                 yield f"id: {item_cursor}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
@@ -145,7 +137,7 @@ async def stream(
                 continue
             # Idle: look again when this process's relay queued something, or after _POLL.
             started = asyncio.get_running_loop().time()
-            await _queue_moved(pars, pars.queue_generation, _POLL)
+            await rounds.queue_moved(pars, pars.queue_generation, _POLL)
             idle += asyncio.get_running_loop().time() - started
             if idle >= _KEEPALIVE:
                 idle = 0.0
