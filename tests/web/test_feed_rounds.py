@@ -110,7 +110,7 @@ def test_one_partners_failure_is_not_anothers(api: Api, monkeypatch: pytest.Monk
     good, bad = _partner(pars, "PSP"), _partner(pars, "BROKEN")
     ids = _submitted(api, 2)
     relay_once(pars)
-    real = feed._serve_one
+    real = feed._serve_rows
     rounds: list[list[str]] = []
     real_round = feed_rounds.serve_round
 
@@ -123,7 +123,7 @@ def test_one_partners_failure_is_not_anothers(api: Api, monkeypatch: pytest.Monk
             raise RuntimeError("this partner's page cannot be built")
         return real(p, uow, ask, *rest)
 
-    monkeypatch.setattr(feed, "_serve_one", serve_one)
+    monkeypatch.setattr(feed, "_serve_rows", serve_one)
     monkeypatch.setattr(feed_rounds, "serve_round", counting_round)
 
     async def both() -> list[Any]:

@@ -12,6 +12,8 @@ transaction that was running when the gap was seen.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,35 @@ _RELAY = "outbox"
 def _json_text(value: Any) -> str | None:
     """A payload for a bulk write: None stays SQL NULL (no delivery row holds a JSON null)."""
     return None if value is None else dumps_json(value)
+
+
+_PAGES_AT_ONCE = 50  # asks per statement of `pages`
+
+
+@functools.cache
+def _pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect | sa.Select[Any]:
+    """`n` feed pages in one statement: ask i's rows (its partner's feed items after its
+    cursor, in order, at most its limit) with `ask` = i. Built once per shape, so that
+    SQLAlchemy and the driver find it compiled and prepared."""
+    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
+    if "id" not in {c.name for c in chosen}:
+        chosen.append(deliveries.c.id)
+    parts = []
+    for i in range(n):
+        page = (
+            sa.select(sa.literal(i, sa.Integer).label("ask"), *chosen)
+            .where(
+                deliveries.c.partner_id == sa.bindparam(f"p{i}"),
+                deliveries.c.id > sa.bindparam(f"a{i}"),
+                deliveries.c.transport == "feed",
+                deliveries.c.status.in_(("queued", "delivered")),
+            )
+            .order_by(deliveries.c.id)
+            .limit(sa.bindparam(f"l{i}"))
+            .subquery(f"page{i}")
+        )
+        parts.append(sa.select(page))
+    return parts[0] if n == 1 else sa.union_all(*parts)
 
 
 class DeliveryRepository:
@@ -193,6 +224,25 @@ class DeliveryRepository:
             .limit(limit)
         )
         return [dict(r) for r in self._conn.execute(q).mappings()]
+
+    def pages(
+        self, asks: Sequence[tuple[str, int, int]], columns: Sequence[str] | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """`page(partner, after, limit)` for each ask, in one statement per _PAGES_AT_ONCE asks
+        (a UNION ALL of the per-partner index look-ups); `columns` to read less than the row."""
+        out: list[list[dict[str, Any]]] = [[] for _ in asks]
+        for start in range(0, len(asks), _PAGES_AT_ONCE):
+            chunk = asks[start : start + _PAGES_AT_ONCE]
+            params: dict[str, Any] = {}
+            for i, (partner_id, after, limit) in enumerate(chunk):
+                params.update({f"p{i}": partner_id, f"a{i}": after, f"l{i}": limit})
+            q = _pages_statement(len(chunk), tuple(columns or ()))
+            for row in self._conn.execute(q, params).mappings():
+                item = dict(row)
+                out[start + item.pop("ask")].append(item)
+        for page in out:  # a UNION ALL keeps no order
+            page.sort(key=lambda item: int(item["id"]))
+        return out
 
     def push_heads(self, now: datetime, transport: str) -> list[dict[str, Any]]:
         """For each partner, its oldest queued item for a push `transport` ("webhook", "nats"),

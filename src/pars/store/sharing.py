@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +116,20 @@ class SharingRepository:
             q = q.with_for_update()
         doc = self._conn.execute(q).scalar()
         return from_document(doc) if doc else None
+
+    def get_many(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Agreement]:
+        """The given agreement versions, in one statement; a key not found is left out."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        q = sa.select(agreements.c.id, agreements.c.version, agreements.c.document).where(
+            agreements.c.id.in_(sorted({agreement_id for agreement_id, _ in wanted}))
+        )
+        return {
+            (row.id, row.version): from_document(row.document)
+            for row in self._conn.execute(q)
+            if (row.id, row.version) in wanted
+        }
 
     def versions(self, agreement_id: str) -> list[Agreement]:
         q = (
