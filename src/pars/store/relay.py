@@ -40,7 +40,7 @@ _PAGES_AT_ONCE = 50  # asks per statement of `pages`
 
 
 @functools.cache
-def _pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect | sa.Select[Any]:
+def _pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
     """`n` feed pages in one statement: ask i's rows (its partner's feed items after its
     cursor, in order, at most its limit) with `ask` = i. Built once per shape, so that
     SQLAlchemy and the driver find it compiled and prepared."""

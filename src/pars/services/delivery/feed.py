@@ -92,7 +92,8 @@ def serve_round(pars: Pars, asks: Sequence[Ask]) -> list[Served]:
     # A partner's first ask reads its page with the others; a second ask of the same partner
     # (two streams) is served after it, so that it sees what the first one marked delivered.
     seen: set[str] = set()
-    firsts, repeats = [], []
+    firsts: list[int] = []
+    repeats: list[int] = []
     for i in due:
         (repeats if asks[i].partner["id"] in seen else firsts).append(i)
         seen.add(asks[i].partner["id"])
