@@ -232,7 +232,7 @@ class Settings(BaseSettings):
         "staff's review queue; below it the arrestee is taken for a new person.",
     )
     identity_dedupe_threshold: float = Field(
-        default=0.9,
+        default=0.95,
         gt=0.0,
         lt=1.0,
         description="Match probability at or above which `pars identity dedupe` puts a pair of "

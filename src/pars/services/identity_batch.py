@@ -139,7 +139,7 @@ def dedupe(
 ) -> DedupeResult:
     """Score the pairs of records of different persons that share at least `min_shared`
     blocking keys (among blocks of up to `max_block` records) and queue the person pairs at or
-    above `threshold` (default: `identity_dedupe_threshold`, 0.9) for review. Nothing is merged.
+    above `threshold` (default: `identity_dedupe_threshold`, 0.95) for review. Nothing is merged.
 
     The key index is read once, in key order; each record's blocks are kept as compact arrays
     of record ids, and for each record the records sharing its blocks are counted, so a pair is
