@@ -18,6 +18,7 @@ __all__ = ["create"]
 
 def create() -> FastAPI:
     """What `pars serve` runs: settings checked, logging configured, keys loaded."""
+    from pars import heap
     from pars.config import Settings, check_environment
     from pars.crypto import KeyRing
     from pars.logs import configure
@@ -30,4 +31,6 @@ def create() -> FastAPI:
     keys = KeyRing.load(settings.encryption_keys, settings.data_dir)
     pars = Pars(settings, keys=keys)
     pars.listen()  # as `pars serve` does: on PostgreSQL a relay's NOTIFY wakes SSE and long-polls
-    return create_app(pars)
+    app = create_app(pars)
+    heap.settle()  # as `pars serve` does before it serves (pars.heap)
+    return app

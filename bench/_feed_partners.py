@@ -25,6 +25,7 @@ import httpx2
 import nats
 
 from bench.intake import _GIVEN, _SURNAMES, PATH, Cpu, Result, _repo_on_path, body_template
+from pars import heap
 from pars.config import Settings
 from pars.services import agreements as ag
 from pars.services.app import Pars
@@ -392,6 +393,9 @@ async def run_phase(
             )
         for t in tallies.values():
             t.reset()
+        # The partners' side too (this process): no full collection over the heap built so far
+        # in the middle of a measurement; it would delay every receipt it fell on.
+        heap.settle()
         with meter() as cpu:
             start = time.perf_counter()
             await submitter.run(first, rate, seconds=seconds)

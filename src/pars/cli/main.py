@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pars import heap
 from pars.audit.checkpoint import Signer
 from pars.cli import audit as cli_audit
 from pars.cli import backup as cli_backup
@@ -83,6 +84,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     )
     pars.signer  # noqa: B018 - it signs checkpoints: fail now if there is no key
     pars.listen()  # PostgreSQL: a commit in any API process wakes it at once
+    heap.settle()  # see pars.heap: no full collection over the startup heap mid-round
     with contextlib.suppress(KeyboardInterrupt):
         relay_forever(pars, interval=args.interval, standby_poll=args.standby_poll)
     return 0
