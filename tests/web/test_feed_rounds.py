@@ -171,3 +171,41 @@ def test_a_queueing_before_the_watch_is_not_missed(pars: Pars) -> None:
 def test_a_timed_out_wait_forgets_its_watcher(pars: Pars) -> None:
     asyncio.run(feed_rounds.queue_moved(pars, pars.queue_generation, 0.01))
     assert not pars._queue_watchers
+
+
+def test_a_stream_sees_what_was_queued_while_its_round_ran(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay queues (and wakes the streams) while a stream's round is being served, after
+    the round found nothing: the stream must answer at that wake-up, not at its next poll."""
+    from pars.web.api import feed as feed_api
+
+    pars = api.pars
+    _, key = ag.add_partner(pars, "PSP", "state_repository")
+    active_agreement(pars, "PSP", ends_at=START + timedelta(days=30))
+    monkeypatch.setattr(feed_api, "_POLL", 120.0)  # a missed wake-up would wait two minutes
+    [arrest] = _submitted(api, 1)
+    real_round = feed_rounds.serve_round
+    calls = []
+
+    def round_then_queue(p: Pars, asks: list[Ask]) -> Any:
+        served = real_round(p, asks)
+        calls.append(len(served[0][0]))
+        if len(calls) == 1:
+            relay_once(p)  # queued (and woke the streams) as the empty round ends
+        return served
+
+    monkeypatch.setattr(feed_rounds, "serve_round", round_then_queue)
+    got: list[str] = []
+
+    def read() -> None:
+        headers = {"Authorization": f"Bearer {key}"}
+        params = {"max_events": 1}
+        with api.client.stream("GET", "/api/v1/feed/stream", params=params, headers=headers) as r:
+            got.extend(line for line in r.iter_lines() if line.startswith("data:"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)
+    assert not reader.is_alive(), "the stream waited for its poll: the wake-up was missed"
+    assert calls[0] == 0 and arrest in got[0]

@@ -127,6 +127,9 @@ async def stream(
             if await request.is_disconnected():
                 return
             want = 100 if max_events is None else min(100, max_events - sent)
+            # Read before the round: a queueing while it is served is not missed by the wait.
+            generation = pars.queue_generation
+            before = cursor
             served, cursor = await rounds.serve(pars, Ask(partner, cursor, want, "sse"))
             for item_cursor, payload in served:
                 data = json.dumps(payload, separators=(",", ":"))
@@ -134,10 +137,12 @@ async def stream(
                 sent += 1
             if served:
                 idle = 0.0
-                continue
-            # Idle: look again when this process's relay queued something, or after _POLL.
+            if len(served) == want or (cursor != before and not served):
+                continue  # a full page (more may wait), or only withheld items: look again now
+            # Drained: look again when the relay queued something since the round began (in
+            # this process, or in another through LISTEN/NOTIFY), or after _POLL.
             started = asyncio.get_running_loop().time()
-            await rounds.queue_moved(pars, pars.queue_generation, _POLL)
+            await rounds.queue_moved(pars, generation, _POLL)
             idle += asyncio.get_running_loop().time() - started
             if idle >= _KEEPALIVE:
                 idle = 0.0
