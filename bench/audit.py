@@ -36,6 +36,7 @@ import base64
 import contextlib
 import gc
 import inspect
+import json
 import os
 import platform
 import random
@@ -553,6 +554,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-pymerkle", action="store_true")
     p.add_argument("--quick", action="store_true", help="a small smoke run")
+    p.add_argument("--json", action="store_true", help="the figures as one JSON object, last")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.samples, args.single, args.batched = "2e4,5e4", 200, 200, 10_000
@@ -586,6 +588,24 @@ def main(argv: list[str] | None = None) -> None:
         "one query); service = the whole pars.services.audit call (own transaction, size, "
         "proof, leaf, roots)."
     )
+    if args.json:
+        print(json.dumps({"benchmark": "audit", "figures": [_as_json(f) for f in figs]}))
+
+
+def _as_json(fig: Figures) -> dict[str, Any]:
+    """One backend's figures: appends per second, proof p50/p99 in ms per (size, path), build
+    seconds per size, verify seconds per 10^6 entries."""
+    return {
+        "name": fig.name,
+        "appends_per_s": {k: round(v, 1) for k, v in fig.appends.items()},
+        "proofs_ms": {
+            f"{size}:{label}": {"p50": round(p50 * 1000, 3), "p99": round(p99 * 1000, 3)}
+            for (size, label), (p50, p99) in fig.proofs.items()
+        },
+        "build_s": {str(size): round(v, 2) for size, v in fig.builds.items()},
+        "verify_s_per_1e6": {k: round(v, 2) for k, v in fig.verify.items()},
+        "notes": fig.notes,
+    }
 
 
 if __name__ == "__main__":

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import platform
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pars.audit.merkle import (
     MemoryNodeStore,
@@ -62,12 +64,13 @@ def _fmt_us(seconds: float) -> str:
     return f"{seconds * 1e6:9.1f} µs"
 
 
-def bench_appends(single: int, batched: int, rng: random.Random) -> None:
+def bench_appends(single: int, batched: int, rng: random.Random, out: dict[str, Any]) -> None:
     entries = [rng.randbytes(64) for _ in range(single)]
     start = time.perf_counter()
     hashes = [leaf_hash(e) for e in entries]
     hashing = time.perf_counter() - start
     print(f"leaf_hash (64-byte entries):    {single / hashing:12,.0f} /s")
+    out["leaf_hash_per_s"] = round(single / hashing)
 
     log = MerkleLog(MemoryNodeStore())
     start = time.perf_counter()
@@ -77,6 +80,7 @@ def bench_appends(single: int, batched: int, rng: random.Random) -> None:
     print(
         f"append, 1 leaf per call:        {single / elapsed:12,.0f} leaves/s  ({single:,} leaves)"
     )
+    out["append_1_per_s"] = round(single / elapsed)
 
     leaves = [rng.randbytes(32) for _ in range(batched)]
     log = MerkleLog(MemoryNodeStore())
@@ -87,9 +91,10 @@ def bench_appends(single: int, batched: int, rng: random.Random) -> None:
     print(
         f"append, batches of 1000:        {batched / elapsed:12,.0f} leaves/s  ({batched:,} leaves)"
     )
+    out["append_1000_per_s"] = round(batched / elapsed)
 
 
-def bench_proofs(size: int, samples: int, rng: random.Random) -> None:
+def bench_proofs(size: int, samples: int, rng: random.Random, out: dict[str, Any]) -> None:
     store = CountingStore()
     log = MerkleLog(store)
     leaves = [rng.randbytes(32) for _ in range(size)]
@@ -144,6 +149,14 @@ def bench_proofs(size: int, samples: int, rng: random.Random) -> None:
     )
     print(f"  verify_consistency           {_fmt_us(t_vc)}   all valid: {ok}")
     gc.unfreeze()
+    out[str(size)] = {
+        "build_s": round(build, 3),
+        "root_us": round(t_root * 1e6, 2),
+        "inclusion_proof_us": round(t_incl * 1e6, 2),
+        "consistency_proof_us": round(t_cons * 1e6, 2),
+        "verify_inclusion_us": round(t_vi * 1e6, 2),
+        "verify_consistency_us": round(t_vc * 1e6, 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,15 +165,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per size")
     parser.add_argument("--single", type=int, default=100_000, help="leaves for 1-leaf appends")
     parser.add_argument("--batched", type=int, default=1_000_000, help="leaves for batch appends")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object, last")
     args = parser.parse_args(argv)
+    out: dict[str, Any] = {"benchmark": "merkle_core"}
 
     print(
         f"Python {sys.version.split()[0]} on {platform.machine()} ({platform.processor() or '?'})"
     )
     rng = random.Random(6962)
-    bench_appends(args.single, args.batched, rng)
+    bench_appends(args.single, args.batched, rng, out)
     for size in (int(s) for s in args.sizes.split(",")):
-        bench_proofs(size, args.samples, rng)
+        bench_proofs(size, args.samples, rng, out)
+    if args.json:
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":

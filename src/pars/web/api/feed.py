@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -45,7 +45,7 @@ def _partner(request: Request, pars: PARS) -> Partner:
         raise
 
 
-@router.get("")
+@router.get("", response_model=dict[str, Any])
 async def feed(
     pars: PARS,
     partner: Annotated[Partner, Depends(_partner)],
@@ -60,7 +60,7 @@ async def feed(
             f"up to this many seconds (at most {_MAX_WAIT}) and answer as soon as something is.",
         ),
     ] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Events for the calling partner after the cursor, as CloudEvents 1.0, each holding only
     what its agreement grants. Delivery is at least once: de-duplicate by `id`; pass
     `next_cursor` as `after` to continue. With `wait`, an empty page is answered only once
@@ -72,7 +72,9 @@ async def feed(
         page = page_of(served, cursor)
         left = deadline - asyncio.get_running_loop().time()
         if page["items"] or page["next_cursor"] != after or left <= 0:
-            return page
+            # JSON-ready already (the relay stored it as JSON): encoded once, not validated
+            # and walked again by FastAPI; ten partners woken together wait for each other's.
+            return JSONResponse(page)
         # Look again when the relay says so, and at least every _LONG_POLL_LOOK seconds (the
         # fallback for a wake-up missed, e.g. while the listener reconnected).
         await rounds.queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
