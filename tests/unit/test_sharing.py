@@ -392,3 +392,38 @@ def test_agreements_that_keep_the_same_leaves_share_one_cut_and_are_each_checked
     assert project(ended, event, now, DEFAULT, shared) is None  # the term is checked each time
     juvenile = _event({**_canary_record(), "juvenile": True})
     assert project(first, juvenile, now, DEFAULT, {}) is None
+
+
+def test_agreements_that_keep_the_same_part_share_its_cut_and_nothing_more() -> None:
+    from pars.sharing.projection import Shared
+
+    narrow = _active(_agreement(id="ag-1", granted=frozenset({"case"})))
+    wider = _active(_agreement(id="ag-2", granted=frozenset({"case", "identity"})))
+    event = _event(_canary_record())
+    now = T0 + timedelta(days=2)
+    shared = Shared()
+    a = project(narrow, event, now, DEFAULT, shared)
+    b = project(wider, event, now, DEFAULT, shared)
+    alone_a, alone_b = project(narrow, event, now, DEFAULT), project(wider, event, now, DEFAULT)
+    assert a is not None and b is not None and alone_a is not None and alone_b is not None
+    assert a["data"] == alone_a["data"] and b["data"] == alone_b["data"]  # the same cuts
+    assert list(b["data"]) == list(alone_b["data"])  # in the same key order
+    assert a["data"] is not b["data"] and len(shared) == 2
+    assert a["data"]["charges"] and a["data"]["charges"] is b["data"]["charges"]  # made once
+    assert "person" not in a["data"] and b["data"]["person"]  # the rest is each agreement's
+
+
+def test_stored_documents_read_back_as_the_standard_decoder_reads_them() -> None:
+    import json
+
+    from pars.store.bulk import loads_json
+
+    for text in (
+        '{"a": 1, "b": [1.5, "x", null, true], "c": {"d": "\\u00e9"}}',
+        '{"big": 123456789012345678901234567890, "neg": -98765432109876543210}',
+        '{"id": "1234567890123456789012"}',
+        '{"n": NaN, "s": "\\ud800"}',
+    ):
+        for stored in (text, text.encode()):
+            # repr: ints stay ints (not floats), NaN stays NaN (which equals nothing)
+            assert repr(loads_json(stored)) == repr(json.loads(text))

@@ -119,10 +119,34 @@ def _leaf(value: Any) -> Any:
     return value if isinstance(value, _SCALARS) else _DROP
 
 
+def _shape_key(shape: _Shape) -> Any:
+    """A hashable form of a shape that keeps its key order: equal keys, equal cuts."""
+    if isinstance(shape, tuple):
+        return (_shape_key(shape[0]),)
+    if isinstance(shape, dict):
+        return tuple((k, _shape_key(v)) for k, v in shape.items())
+    return shape
+
+
 def _cutter(shape: _Shape) -> _Cut:
     """`_keep(shape, ...)` as a function built once per shape: the relay cuts every record for
     every agreement, and walking the shape's dictionaries each time was most of its cost. The
-    leaves of an object are checked inline; a nested object or list gets its own cutter."""
+    leaves of an object are checked inline; a nested object or list gets its own cutter, the
+    same function for every projector whose sub-shape there is the same (see `_Parts`)."""
+    return _interned(_shape_key(shape), shape)
+
+
+_CUTTERS: dict[Any, _Cut] = {}
+
+
+def _interned(key: Any, shape: _Shape) -> _Cut:
+    cut = _CUTTERS.get(key)
+    if cut is None:
+        cut = _CUTTERS[key] = _build_cutter(shape)
+    return cut
+
+
+def _build_cutter(shape: _Shape) -> _Cut:
     if shape is LEAF:
         return _leaf
     if isinstance(shape, tuple):
@@ -156,6 +180,44 @@ def _cutter(shape: _Shape) -> _Cut:
     return cut_object
 
 
+_Parts = dict[tuple[_Cut, str], Any]
+"""Cuts of one record's top-level parts already made (`charges`, `person`, ...), by the
+cutter that made them: projectors whose sub-shape for a part is the same share one interned
+cutter, so the part is cut once per record however many agreements keep it."""
+_MISSING = object()
+
+
+def _top_cutter(shape: Mapping[str, _Shape]) -> Callable[[Mapping[str, Any], _Parts | None], Any]:
+    """The cutter of a whole record: `cut_object` of the shape's top level, where each nested
+    part's cut is looked up in `parts` (when given) before it is made."""
+    keys = tuple((k, None if sub is LEAF else _cutter(sub)) for k, sub in shape.items())
+    scalars = _SCALARS
+
+    def cut_record(value: Mapping[str, Any], parts: _Parts | None) -> Any:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            return _DROP
+        out = {}
+        for key, cut in keys:
+            if key in value:
+                v = value[key]
+                if cut is None:
+                    if isinstance(v, scalars):
+                        out[key] = v
+                    continue
+                if parts is None:
+                    v = cut(v)
+                else:
+                    done = parts.get((cut, key), _MISSING)
+                    if done is _MISSING:
+                        done = parts[cut, key] = cut(v)
+                    v = done
+                if v is not _DROP:
+                    out[key] = v
+        return out or _DROP
+
+    return cut_record
+
+
 @dataclass(frozen=True)
 class Projector:
     """An agreement version compiled against a policy: the leaf paths that may leave."""
@@ -163,13 +225,18 @@ class Projector:
     allowed: frozenset[str]
     shape: Mapping[str, _Shape]
     juvenile_allowed: bool
-    _cut: _Cut = field(init=False, repr=False, compare=False)
+    _cut: Callable[[Mapping[str, Any], _Parts | None], Any] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_cut", _cutter(self.shape))
+        object.__setattr__(self, "_cut", _top_cutter(self.shape))
 
-    def apply(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        kept = self._cut(record)
+    def apply(self, record: Mapping[str, Any], parts: _Parts | None = None) -> dict[str, Any]:
+        """`record` cut to the allowed leaves. `parts`, if given, is kept for this one record
+        (see `_Parts`): the cut then shares the nested values it holds with other cuts of the
+        same record, which no caller may change."""
+        kept = self._cut(record, parts)
         return {} if kept is _DROP else dict(kept)
 
 
@@ -193,8 +260,15 @@ def compile_projector(agreement: Agreement, policy: JurisdictionPolicy) -> Proje
     )
 
 
-Shared = dict[frozenset[str], dict[str, Any]]
-"""Cuts of one record already made, by the leaves they kept (see `project_record`)."""
+class Shared(dict[frozenset[str], dict[str, Any]]):
+    """Cuts of one record already made, by the leaves they kept (see `project_record`), and
+    the cuts of its top-level parts (`parts`, see `_Parts`). Keep one per record."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: _Parts = {}
 
 
 def project_record(
@@ -202,7 +276,7 @@ def project_record(
     record: Mapping[str, Any],
     now: datetime,
     policy: JurisdictionPolicy,
-    shared: Shared | None = None,
+    shared: dict[frozenset[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """What of `record` may leave to this agreement's partner at `now`, or None: the agreement
     is not in force, or the record is a juvenile's and juvenile records are not allowed and
@@ -211,7 +285,9 @@ def project_record(
 
     `shared`, if given, is a dictionary kept for this one record: agreements whose compiled
     projectors allow the same leaves get the same cut, made once (the same object, which the
-    callers must not change). Every check above is still made for each agreement."""
+    callers must not change); a `Shared` also shares the cuts of the record's parts between
+    agreements whose leaves differ elsewhere. Every check above is still made for each
+    agreement."""
     if not agreement.discloses_at(now):
         return None
     projector = compile_projector(agreement, policy)
@@ -221,7 +297,8 @@ def project_record(
         return projector.apply(record)
     data = shared.get(projector.allowed)
     if data is None:
-        data = shared[projector.allowed] = projector.apply(record)
+        parts = shared.parts if isinstance(shared, Shared) else None
+        data = shared[projector.allowed] = projector.apply(record, parts)
     return data
 
 
@@ -230,7 +307,7 @@ def project(
     event: Event,
     now: datetime,
     policy: JurisdictionPolicy,
-    shared: Shared | None = None,
+    shared: dict[frozenset[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """The CloudEvent for this agreement's partner, or None if nothing of `event` may leave at
     `now` (see `project_record`), or the agreement does not cover the event type. `shared`:

@@ -17,6 +17,7 @@ from pars.domain.arrest import Arrest, ArrestState, Custody
 from pars.domain.charging import Charge
 from pars.domain.errors import Conflict, InvalidInput, NotFound
 from pars.domain.events import DomainEvent
+from pars.store.bulk import loads_json
 from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_sequence
 
 __all__ = ["ArrestFilter", "ArrestRepository", "Page"]
@@ -105,7 +106,7 @@ class ArrestRepository:
         """An Arrest from a row with otn, created_by, created_at and protected, its stored
         document (`document` or a version's `snapshot`, JSON text on SQLite) and the state and
         custody found in `status` (the row itself, or the snapshot)."""
-        doc = json.loads(stored) if isinstance(stored, str) else stored
+        doc = loads_json(stored) if isinstance(stored, str) else stored
         protected = self._keys.decrypt(row["protected"], arrest_id) if row["protected"] else {}
         status = doc if status is None else status
         return Arrest(

@@ -9,6 +9,7 @@ way it is in the caller's transaction, and a refusal raises as SQLAlchemy would 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "has_bind_processor",
     "insert_rows",
     "is_postgres",
+    "loads_json",
 ]
 
 
@@ -37,6 +39,28 @@ def dumps_json(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
+
+
+# 19 digits in a row: possibly an integer beyond 64 bits, which orjson would read as a float.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+
+
+def loads_json(text: str | bytes) -> Any:
+    """A stored document read back (orjson: the relay and every read of an arrest parse one).
+    Whatever orjson would read otherwise than the standard decoder, it leaves to it: text with
+    a run of 19 digits (an integer beyond 64 bits would become a float), and text orjson
+    refuses (a lone surrogate, NaN)."""
+    if isinstance(text, bytes):
+        long_digits = _LONG_DIGITS_BYTES.search(text) is not None
+    else:
+        long_digits = _LONG_DIGITS.search(text) is not None
+    if not long_digits:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def has_bind_processor(conn: sa.Connection, column: sa.Column[Any]) -> bool:

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from pars.store.bulk import loads_json
+
 __all__ = ["READ_ONLY", "make_engine", "migrate", "write_turn"]
 
 # Execution option marking a connection whose transaction only reads.
@@ -32,6 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
             hide_parameters=True,  # a database error's message must not carry record data
+            json_deserializer=loads_json,
             **kwargs,
         )
 
@@ -59,7 +62,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("pool_size", 40)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 1800)
-    return sa.create_engine(url, hide_parameters=True, **kwargs)
+    return sa.create_engine(url, hide_parameters=True, json_deserializer=loads_json, **kwargs)
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()

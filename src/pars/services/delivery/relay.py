@@ -105,7 +105,7 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
                 row["arrest_version"],
                 record,
             )
-            shared: Shared = {}  # partners whose projectors keep the same leaves share a cut
+            shared = Shared()  # cuts made once per event: the same leaves, the same parts
             for candidates in versions.values():
                 make = partial(_item, pars, candidates, event, row, now, reasons, shared)
                 with contextlib.suppress(_Quarantined):
