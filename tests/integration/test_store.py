@@ -189,3 +189,29 @@ def test_a_reader_without_snapshot_runs_each_statement_alone(pars: Pars, backend
             assert raw.info.transaction_status == in_tx
     with pytest.raises(RuntimeError):
         pars.uow().without_snapshot()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_statement_inside_an_open_copy_raises_and_nothing_is_written(
+    pars: Pars, backend: str
+) -> None:
+    """The driver would wait for the COPY's end forever; copy_stream refuses instead, the COPY
+    is abandoned, and the connection serves again once its transaction is rolled back."""
+    from pars.store.bulk import CopyInProgress, copy_stream
+
+    def tried_inside(conn: sa.Connection) -> None:
+        with copy_stream(conn, "copied", ["n"]) as write:
+            write((1,))
+            conn.exec_driver_sql("SELECT 1")
+
+    with pars.engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE copied (n integer)")
+        with pytest.raises(CopyInProgress):
+            tried_inside(conn)
+        conn.rollback()
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE copied (n integer)")
+        with copy_stream(conn, "copied", ["n"]) as write:
+            write((2,))
+            write((3,))
+        assert conn.exec_driver_sql("SELECT n FROM copied ORDER BY n").scalars().all() == [2, 3]

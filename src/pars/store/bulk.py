@@ -8,17 +8,20 @@ way it is in the caller's transaction, and a refusal raises as SQLAlchemy would 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 __all__ = [
+    "CopyInProgress",
     "bind_processor",
     "copy_rows",
+    "copy_stream",
     "dumps_json",
     "has_bind_processor",
     "insert_rows",
@@ -80,18 +83,42 @@ def copy_rows(
     """COPY `values` into `table` (PostgreSQL only), in the connection's transaction. `table`
     and `columns` are PARS's own names, never input. A refusal (NOT NULL, a unique key) raises
     as SQLAlchemy's IntegrityError <- the driver's, with no values in the message."""
+    with copy_stream(conn, table, columns) as write:
+        for value in values:
+            write(value)
+
+
+@contextlib.contextmanager
+def copy_stream(
+    conn: sa.Connection, table: str, columns: Sequence[str]
+) -> Iterator[Callable[[Sequence[Any]], None]]:
+    """A COPY into `table` held open (PostgreSQL only): yields `write(row)`, which sends rows
+    as they are made, so that the server inserts them while the caller makes the next ones.
+    Nothing else may run on the connection until the block ends: a statement tried inside it
+    raises `CopyInProgress` (the driver would wait for the COPY forever); the COPY completes at
+    the block's end (or is abandoned, if the block raised). Refusals raise as in `copy_rows`."""
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     raw = conn.connection.driver_connection
     assert raw is not None
     dbapi = conn.dialect.loaded_dbapi
+
+    def refuse(*_args: Any) -> None:
+        raise CopyInProgress(f"a statement was tried while the COPY into {table} was open")
+
+    sa.event.listen(conn, "before_cursor_execute", refuse)
     try:
         with raw.cursor() as cur, cur.copy(statement) as copy:
-            for value in values:
-                copy.write_row(value)
+            yield copy.write_row
     except dbapi.Error as e:
         raise sa.exc.DBAPIError.instance(
             statement, None, e, dbapi.Error, hide_parameters=True, dialect=conn.dialect
         ) from e
+    finally:
+        sa.event.remove(conn, "before_cursor_execute", refuse)
+
+
+class CopyInProgress(RuntimeError):
+    """A statement was tried on a connection whose COPY (`copy_stream`) was still open."""
 
 
 def insert_rows(

@@ -12,17 +12,24 @@ transaction that was running when the gap was seen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from pars.store.bulk import bind_processor, dumps_json, has_bind_processor, insert_rows
+from pars.store.bulk import (
+    bind_processor,
+    copy_stream,
+    dumps_json,
+    has_bind_processor,
+    insert_rows,
+)
 from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
-__all__ = ["RECALL_EVENT", "DeliveryRepository"]
+__all__ = ["RECALL_EVENT", "DeliveryRepository", "DeliveryStream"]
 
 # A recall notice (services/lifecycle/recalls.py) goes even where the agreement has ended: it
 # discloses nothing new, so no sweep of an ended agreement withholds it.
@@ -152,20 +159,50 @@ class DeliveryRepository:
         for row in rows:
             groups.setdefault(tuple(sorted(row)), []).append(row)
         for names, group in groups.items():
-            columns = [deliveries.c[name] for name in names]  # KeyError for an unknown column
-            # Only the columns whose type converts anything (times, the payload) are processed.
-            process = [
-                (i, _json_text if c.name == "payload" else bind_processor(self._conn, c))
-                for i, c in enumerate(columns)
-                if c.name == "payload" or has_bind_processor(self._conn, c)
-            ]
-            values = []
-            for row in group:
-                value = [row[name] for name in names]
-                for i, p in process:
-                    value[i] = p(value[i])
-                values.append(tuple(value))
-            insert_rows(self._conn, "deliveries", names, values)
+            values = self.values_of(names)
+            insert_rows(self._conn, "deliveries", names, [values(row) for row in group])
+
+    @property
+    def connection(self) -> sa.Connection:
+        return self._conn
+
+    @property
+    def postgres(self) -> bool:
+        return self._pg
+
+    def values_of(self, names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """A row with these columns as the values to send, in this order. Only the columns whose
+        type converts anything (times, the payload) are processed."""
+        columns = [deliveries.c[name] for name in names]  # KeyError for an unknown column
+        process = [
+            (i, _json_text if c.name == "payload" else bind_processor(self._conn, c))
+            for i, c in enumerate(columns)
+            if c.name == "payload" or has_bind_processor(self._conn, c)
+        ]
+
+        def values(row: dict[str, Any]) -> tuple[Any, ...]:
+            value = [row[name] for name in names]
+            for i, p in process:
+                value[i] = p(value[i])
+            return tuple(value)
+
+        return values
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[DeliveryStream]:
+        """Delivery rows inserted as they are added (`DeliveryStream.add`), all of them by the
+        end of the block. On PostgreSQL the rows with the first row's columns go into one COPY
+        held open for the block (so that the server inserts them while the relay projects the
+        next events): nothing else may use the connection inside the block. Other rows, and
+        every row on SQLite, are inserted at its end, as `enqueue` does."""
+        sink = DeliveryStream(self)
+        try:
+            yield sink
+        except BaseException as e:
+            sink.close(e)  # the COPY abandoned; the transaction is rolled back by its owner
+            raise
+        sink.close(None)
+        self.enqueue(sink.rest)
 
     def quarantine(self, row: dict[str, Any]) -> None:
         """Set an item aside that could not be processed (see tables.quarantine)."""
@@ -346,3 +383,44 @@ class DeliveryRepository:
         return [
             dict(r) for r in self._conn.execute(q.order_by(deliveries.c.id).limit(limit)).mappings()
         ]
+
+
+class DeliveryStream:
+    """See `DeliveryRepository.stream`."""
+
+    def __init__(self, repository: DeliveryRepository) -> None:
+        self._repository = repository
+        self._names: tuple[str, ...] | None = None
+        self._copy: contextlib.AbstractContextManager[Callable[[Sequence[Any]], None]] | None
+        self._copy = None
+        self._write: Callable[[Sequence[Any]], None] = lambda _values: None
+        self._values: Callable[[dict[str, Any]], tuple[Any, ...]] = tuple
+        self.rest: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        repository = self._repository
+        if not repository.postgres:
+            self.rest.append(row)
+            return
+        names = tuple(sorted(row))
+        if self._names is None:
+            self._names, self._values = names, repository.values_of(names)
+            self._copy = copy_stream(repository.connection, "deliveries", names)
+            self._write = self._copy.__enter__()
+        if names != self._names:
+            self.rest.append(row)
+            return
+        repository.queued = repository.queued or row.get("status") == "queued"
+        self._write(self._values(row))
+
+    def close(self, error: BaseException | None) -> None:
+        """End the COPY: complete it, or abandon it when the block raised `error` (which the
+        caller raises on, whatever the COPY says)."""
+        copy, self._copy = self._copy, None
+        if copy is None:
+            return
+        if error is None:
+            copy.__exit__(None, None, None)
+            return
+        with contextlib.suppress(Exception):
+            copy.__exit__(type(error), error, error.__traceback__)

@@ -10,7 +10,7 @@ check the agreement again at the moment of sending.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -27,6 +27,7 @@ from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
 from pars.sharing.projection import Event, Shared, project
+from pars.store.relay import DeliveryStream
 from pars.store.uow import AuditEntry, SqlUnitOfWork
 
 __all__ = ["relay_once", "withhold_ended"]
@@ -39,11 +40,15 @@ def _record(
 ) -> dict[str, Any] | None:
     if arrest is not None:
         return full_record(arrest)
-    if row["type"] == "pars.record.expunged":
+    if _expunged(row):
         # Expungement destroyed every version; what is left (identifiers, the order, whether
         # it was a juvenile's) is the record as it is now.
         return full_record(uow.arrests.get(row["subject"], lock=False))
     return None  # destroyed since: nothing is left to send
+
+
+def _expunged(row: dict[str, Any]) -> bool:
+    return bool(row["type"] == "pars.record.expunged")
 
 
 def relay_once(pars: Pars, batch: int = 500) -> int:
@@ -80,36 +85,16 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
         arrests = as_corrected(uow, [(r["subject"], r["arrest_version"]) for r in covered])
         out = _Batch(uow, now, isolate)
         closed = closed_subjects(uow.conn, (r["subject"] for r in covered))
-        for row in rows:
-            if row["subject"] in closed and row["type"] not in LIFECYCLE_EVENTS:
-                continue  # committed before the record was sealed or expunged: never sent
-            versions: dict[str, list[Agreement]] = {}
-            for a in agreements:
-                if row["type"] in a.event_types:
-                    versions.setdefault(a.id, []).append(a)
-            if not versions:
-                continue
-            found = arrests.get((row["subject"], row["arrest_version"]))
-            try:
-                record = out.guard(row, None, partial(_record, uow, found, row))
-            except _Quarantined:
-                continue
-            if record is None:
-                continue
-            event = Event(
-                row["id"],
-                row["type"],
-                row["source"],
-                row["subject"],
-                row["time"],
-                row["arrest_version"],
-                record,
-            )
-            shared = Shared()  # cuts made once per event: the same leaves, the same parts
-            for candidates in versions.values():
-                make = partial(_item, pars, candidates, event, row, now, reasons, shared)
-                with contextlib.suppress(_Quarantined):
-                    out.add(row, candidates[0], make)
+        if not isolate:
+            # Read now what the loop would read: its delivery rows stream into a COPY while it
+            # runs, and nothing else may use the connection until that ends.
+            for r in covered:
+                if _expunged(r) and arrests.get((r["subject"], r["arrest_version"])) is None:
+                    arrests[r["subject"], r["arrest_version"]] = uow.arrests.get(
+                        r["subject"], lock=False
+                    )
+        with out.writing():
+            _queue(pars, uow, out, rows, agreements, arrests, closed, reasons, now)
         out.finish()
         uow.deliveries.set_cursor(rows[-1]["seq"])
         uow.audit(
@@ -127,6 +112,50 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
         )
         uow.commit()  # what it queued wakes the feeds and streams (see SqlUnitOfWork.commit)
     return len(rows)
+
+
+def _queue(
+    pars: Pars,
+    uow: SqlUnitOfWork,
+    out: _Batch,
+    rows: list[dict[str, Any]],
+    agreements: list[Agreement],
+    arrests: dict[tuple[str, int], Arrest],
+    closed: set[str],
+    reasons: dict[tuple[str, int], str | None],
+    now: datetime,
+) -> None:
+    """Each outbox row's delivery rows: one per agreement that covers its type."""
+    for row in rows:
+        if row["subject"] in closed and row["type"] not in LIFECYCLE_EVENTS:
+            continue  # committed before the record was sealed or expunged: never sent
+        versions: dict[str, list[Agreement]] = {}
+        for a in agreements:
+            if row["type"] in a.event_types:
+                versions.setdefault(a.id, []).append(a)
+        if not versions:
+            continue
+        found = arrests.get((row["subject"], row["arrest_version"]))
+        try:
+            record = out.guard(row, None, partial(_record, uow, found, row))
+        except _Quarantined:
+            continue
+        if record is None:
+            continue
+        event = Event(
+            row["id"],
+            row["type"],
+            row["source"],
+            row["subject"],
+            row["time"],
+            row["arrest_version"],
+            record,
+        )
+        shared = Shared()  # cuts made once per event: the same leaves, the same parts
+        for candidates in versions.values():
+            make = partial(_item, pars, candidates, event, row, now, reasons, shared)
+            with contextlib.suppress(_Quarantined):
+                out.add(row, candidates[0], make)
 
 
 def _item(
@@ -174,14 +203,26 @@ class _Quarantined(Exception):
 
 
 class _Batch:
-    """The delivery rows of one relay batch. Normally they are collected and inserted together;
-    in isolation each is inserted under its own savepoint, and what fails is quarantined."""
+    """The delivery rows of one relay batch. Normally they stream into the database as they are
+    made (`writing`: on PostgreSQL one COPY for the batch, which the server inserts while the
+    next events are projected); in isolation each is inserted under its own savepoint, and what
+    fails is quarantined."""
 
     def __init__(self, uow: SqlUnitOfWork, now: datetime, isolate: bool) -> None:
         self.uow, self.now, self.isolate = uow, now, isolate
-        self.rows: list[dict[str, Any]] = []
+        self._sink: DeliveryStream | None = None
         self.queued = self.withheld = self.quarantined = 0
         self._withheld_by: dict[tuple[str, str, int], int] = {}
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """The block in which items are added; every row is in by its end."""
+        if self.isolate:
+            yield
+            return
+        with self.uow.deliveries.stream() as self._sink:
+            yield
+        self._sink = None
 
     def guard(self, row: dict[str, Any], a: Agreement | None, work: Callable[[], Any]) -> Any:
         """`work()`; in isolation, a failure quarantines the item and raises _Quarantined."""
@@ -206,8 +247,8 @@ class _Batch:
         item = self.guard(row, a, insert)
         if item is None:
             return
-        if not self.isolate:
-            self.rows.append(item)
+        if self._sink is not None:
+            self._sink.add(item)
         if item["status"] == "queued":
             self.queued += 1
         else:
@@ -251,8 +292,7 @@ class _Batch:
         )
 
     def finish(self) -> None:
-        """Insert what was collected, and audit the withheld items per agreement."""
-        self.uow.deliveries.enqueue(self.rows)
+        """Audit the withheld items per agreement."""
         for (partner_id, agreement_id, version), count in self._withheld_by.items():
             reason = "agreement not in force when relayed"
             self.uow.audit(
