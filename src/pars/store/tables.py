@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from pars.store.columns import JSONDoc, UTCDateTime, metadata
+from pars.store.columns import JSONDoc, JSONText, UTCDateTime, metadata
 
 __all__ = ["JSONDoc", "UTCDateTime", "metadata"]
 
@@ -275,7 +275,7 @@ deliveries = sa.Table(
     sa.Column("event_type", sa.String(60), nullable=False),
     sa.Column("subject", sa.String(36), nullable=False),
     sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("payload", JSONDoc),
+    sa.Column("payload", JSONText),  # never queried inside: json, not jsonb (see columns)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
     sa.Column("withheld_at", UTCDateTime),
