@@ -391,3 +391,31 @@ def test_the_relay_survives_a_failing_step(pars: Pars, monkeypatch: pytest.Monke
     loop.relay_forever(pars, interval=0.001, stop=lambda: len(calls) >= 3)
     assert len(calls) == 3  # it went on after the failure
     assert audit.latest_checkpoint(pars)["size"] > 0  # and signed the log on its schedule
+
+
+def test_a_batch_appended_in_one_go_verifies_and_a_failed_one_leaves_nothing(
+    pars: Pars, backend: str
+) -> None:
+    """A batch of BULK_FROM or more entries streams into one COPY on PostgreSQL (executemany on
+    SQLite): its rows and tree verify; a batch that fails while its rows stream (here, details
+    that are not JSON) leaves neither rows nor leaves once its transaction is rolled back."""
+    n = log.BULK_FROM * 3 + 1
+    batch = [
+        log.AuditRow("relay", "disclosure:sent", subject=f"s{i}", details={"i": i, "big": 10**20})
+        for i in range(n)
+    ]
+    with pars.engine.begin() as conn:
+        before = log.log_size(conn)
+        assert log.append_rows(conn, batch, pars.clock.now()) == list(range(before, before + n))
+    bad = [*batch[:20], log.AuditRow("relay", "disclosure:sent", details={"x": object()})]
+    with pytest.raises(TypeError), pars.engine.begin() as conn:
+        log.append_rows(conn, [*bad, *batch[:5]], pars.clock.now())
+    with pars.engine.connect() as conn:
+        assert log.log_size(conn) == before + n
+        details = conn.execute(
+            sa.select(audit_log.c.details).where(audit_log.c.leaf_index >= before)
+        ).scalars()
+        assert sorted(d["i"] for d in details) == list(range(n))
+    report = verify(pars)
+    assert report.ok, report.problems
+    assert report.entries == before + n

@@ -12,6 +12,7 @@ Proofs read only the O(log n) cached subtrees they need, in one query.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 
 from pars.audit.entries import encode_entry, instant
 from pars.audit.merkle import MemoryNodeStore, MerkleLog, leaf_hash, nodes_needed
-from pars.store.bulk import bind_processor, copy_rows, dumps_json, is_postgres
+from pars.store.bulk import bind_processor, copy_rows, copy_stream, dumps_json, is_postgres
 from pars.store.tables import audit_checkpoints, audit_head, audit_log, audit_nodes
 
 __all__ = ["AuditRow", "DbNodeStore", "append_rows", "log_size", "prefetched"]
@@ -138,41 +139,49 @@ def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> l
     if not entries:
         return []
     first = _reserve(conn, len(entries))
-    rows: list[tuple[Any, ...]] = []
     leaves: list[bytes] = []
     stamp, at_text = bind_processor(conn, audit_log.c.at)(at), instant(at)
     bulk = len(entries) >= BULK_FROM and is_postgres(conn)
     # COPY takes the details as JSON text; executemany through the column's type.
     details = dumps_json if bulk else bind_processor(conn, audit_log.c.details)
-    for offset, e in enumerate(entries):
-        index = first + offset
-        actor, role, subject = _fit(e.actor, 60) or "", _fit(e.role, 20), _fit(e.subject, 60)
-        agreement = None if e.agreement_id is None else f"{e.agreement_id}/v{e.agreement_version}"
-        entry = encode_entry(
-            index=index,
-            at=at_text,
-            actor=actor,
-            role=role,
-            action=e.action,
-            subject=subject,
-            outcome=e.outcome,
-            agreement=agreement,
-            record=e.record_id,
-            classes=list(e.classes),
-            payload_hash=e.payload_hash,
-            details=e.details,
+    with contextlib.ExitStack() as stack:
+        rows: list[tuple[Any, ...]] = []
+        # On PostgreSQL the rows stream into one COPY as they are encoded, so that the server
+        # inserts and indexes them on the other core while this one encodes the next.
+        write = (
+            stack.enter_context(copy_stream(conn, "audit_log", _LOG_COLUMNS))
+            if bulk
+            else rows.append
         )
-        leaves.append(leaf_hash(entry))
-        rows.append(
-            (
-                stamp, actor, role, e.action, subject, e.outcome, details(e.details), index,
-                entry, e.agreement_id, e.agreement_version, e.record_id,
-                ",".join(sorted(e.classes)) or None, e.payload_hash, e.salt,
+        for offset, e in enumerate(entries):
+            index = first + offset
+            actor, role, subject = _fit(e.actor, 60) or "", _fit(e.role, 20), _fit(e.subject, 60)
+            agreement = (
+                None if e.agreement_id is None else f"{e.agreement_id}/v{e.agreement_version}"
             )
-        )  # fmt: skip
-    if bulk:
-        copy_rows(conn, "audit_log", _LOG_COLUMNS, rows)
-    else:
+            entry = encode_entry(
+                index=index,
+                at=at_text,
+                actor=actor,
+                role=role,
+                action=e.action,
+                subject=subject,
+                outcome=e.outcome,
+                agreement=agreement,
+                record=e.record_id,
+                classes=list(e.classes),
+                payload_hash=e.payload_hash,
+                details=e.details,
+            )
+            leaves.append(leaf_hash(entry))
+            write(
+                (
+                    stamp, actor, role, e.action, subject, e.outcome, details(e.details), index,
+                    entry, e.agreement_id, e.agreement_version, e.record_id,
+                    ",".join(sorted(e.classes)) or None, e.payload_hash, e.salt,
+                )
+            )  # fmt: skip
+    if not bulk:
         conn.exec_driver_sql(_INSERT_ENTRIES[_mark(conn)], rows)
     MerkleLog(DbNodeStore(conn), first).append(leaves)
     return list(range(first, first + len(entries)))
