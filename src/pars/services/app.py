@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from pars.sharing.policy import JurisdictionPolicy
 from pars.store.engine import make_engine, write_turn
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
+from pars.store.wake import WakeDirectory
 
 _log = structlog.get_logger("pars.app")
 
@@ -111,6 +113,13 @@ class Pars:
         self._generation_lock = threading.Lock()
         self._queue_watchers: set[Callable[[], None]] = set()
         self._listener: Listener | None = None
+        # SQLite: other processes on the same database file are woken by datagrams (store/wake.py).
+        database = self.engine.url.database
+        self._wake = (
+            WakeDirectory(Path(database))
+            if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+            else None
+        )
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
 
@@ -139,17 +148,39 @@ class Pars:
         return forget
 
     def listen(self) -> None:
-        """On PostgreSQL, wake this process's relay and feeds when another process committed
-        events or queued deliveries (LISTEN/NOTIFY, `pars.store.notify`); a no-op on SQLite,
-        where every writer is in this process. Idempotent; `stop_listening` ends it."""
-        if self._listener is None and self.engine.dialect.name == "postgresql":
-            wakeups = {OUTBOX: self.outbox_signal.set, QUEUE: self.wake_feeds}
+        """Wake this process's relay and feeds when another process committed events or queued
+        deliveries: on PostgreSQL by LISTEN/NOTIFY (`pars.store.notify`), on SQLite by
+        datagrams beside the database file (`pars.store.wake`). Idempotent; `stop_listening`
+        ends it."""
+        wakeups = {OUTBOX: self.outbox_signal.set, QUEUE: self.wake_feeds}
+        if self._wake is not None:
+            self._wake.listen(wakeups)
+        elif self._listener is None and self.engine.dialect.name == "postgresql":
             self._listener = Listener(self.engine, wakeups).start()
+
+    @property
+    def listening(self) -> bool:
+        """Whether other processes' commits wake this one (once `listen` has taken hold)."""
+        if self._wake is not None:
+            return self._wake.listening
+        return self._listener is not None and self._listener.listening.is_set()
 
     def stop_listening(self) -> None:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+        if self._wake is not None:
+            self._wake.close()
+
+    def _committed_events(self) -> None:
+        self.outbox_signal.set()
+        if self._wake is not None:
+            self._wake.send(OUTBOX)  # SQLite: the relays of other processes
+
+    def _committed_queued(self) -> None:
+        self.wake_feeds()
+        if self._wake is not None:
+            self._wake.send(QUEUE)  # SQLite: the feeds and streams of other processes
 
     @property
     def signer(self) -> Signer:
@@ -164,8 +195,8 @@ class Pars:
             self.keys,
             self.clock,
             self.source,
-            on_events=self.outbox_signal.set,
-            on_queued=self.wake_feeds,
+            on_events=self._committed_events,
+            on_queued=self._committed_queued,
         )
 
     def reader(self) -> SqlUnitOfWork:
