@@ -215,3 +215,36 @@ def test_a_statement_inside_an_open_copy_raises_and_nothing_is_written(
             write((2,))
             write((3,))
         assert conn.exec_driver_sql("SELECT n FROM copied ORDER BY n").scalars().all() == [2, 3]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_an_abandoned_copy_tells_the_server_only_the_exceptions_class(
+    pars: Pars, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver sends the server the reason a COPY failed, and the server logs it: a block
+    that raised with record data in its message (a projection's error) sends only the class."""
+    from psycopg.copy import LibpqWriter
+
+    from pars.store.bulk import copy_stream
+
+    told: list[str] = []
+    finish = LibpqWriter.finish
+
+    def spy(self: LibpqWriter, exc: BaseException | None = None) -> None:
+        told.append(f"{type(exc).__name__}: {exc}" if exc else "")
+        finish(self, exc)
+
+    monkeypatch.setattr(LibpqWriter, "finish", spy)
+
+    def projected(conn: sa.Connection) -> None:
+        with copy_stream(conn, "copied", ["n"]) as write:
+            write((1,))
+            raise ValueError(f"cannot project {SECRETS[0]}")
+
+    with pars.engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE copied (n integer)")
+        with pytest.raises(ValueError, match="cannot project"):
+            projected(conn)
+        conn.rollback()
+    assert told == ["CopyAbandoned: ValueError"]

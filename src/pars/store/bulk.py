@@ -96,7 +96,8 @@ def copy_stream(
     as they are made, so that the server inserts them while the caller makes the next ones.
     Nothing else may run on the connection until the block ends: a statement tried inside it
     raises `CopyInProgress` (the driver would wait for the COPY forever); the COPY completes at
-    the block's end (or is abandoned, if the block raised). Refusals raise as in `copy_rows`."""
+    the block's end (or is abandoned, if the block raised: the block's exception is raised,
+    whatever abandoning says). Refusals raise as in `copy_rows`."""
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     raw = conn.connection.driver_connection
     assert raw is not None
@@ -107,8 +108,18 @@ def copy_stream(
 
     sa.event.listen(conn, "before_cursor_execute", refuse)
     try:
-        with raw.cursor() as cur, cur.copy(statement) as copy:
-            yield copy.write_row
+        with raw.cursor() as cur:
+            copy = cur.copy(statement)
+            opened = copy.__enter__()
+            try:
+                yield opened.write_row
+            except BaseException as e:
+                # The driver tells the server why the COPY failed, and the server logs it: only
+                # the exception's class, never its message, which can hold record data.
+                with contextlib.suppress(dbapi.Error):
+                    copy.__exit__(CopyAbandoned, CopyAbandoned(type(e).__name__), None)
+                raise
+            copy.__exit__(None, None, None)
     except dbapi.Error as e:
         raise sa.exc.DBAPIError.instance(
             statement, None, e, dbapi.Error, hide_parameters=True, dialect=conn.dialect
@@ -119,6 +130,10 @@ def copy_stream(
 
 class CopyInProgress(RuntimeError):
     """A statement was tried on a connection whose COPY (`copy_stream`) was still open."""
+
+
+class CopyAbandoned(Exception):
+    """What the server is told when a `copy_stream` block raised: the exception's class."""
 
 
 def insert_rows(
