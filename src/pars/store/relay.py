@@ -195,13 +195,9 @@ class DeliveryRepository:
         held open for the block (so that the server inserts them while the relay projects the
         next events): nothing else may use the connection inside the block. Other rows, and
         every row on SQLite, are inserted at its end, as `enqueue` does."""
-        sink = DeliveryStream(self)
-        try:
+        with contextlib.ExitStack() as copies:  # if the block raised, the COPY is abandoned
+            sink = DeliveryStream(self, copies)
             yield sink
-        except BaseException as e:
-            sink.close(e)  # the COPY abandoned; the transaction is rolled back by its owner
-            raise
-        sink.close(None)
         self.enqueue(sink.rest)
 
     def quarantine(self, row: dict[str, Any]) -> None:
@@ -386,13 +382,13 @@ class DeliveryRepository:
 
 
 class DeliveryStream:
-    """See `DeliveryRepository.stream`."""
+    """See `DeliveryRepository.stream`. Its COPY, once the first row opens it, is closed with
+    `copies`."""
 
-    def __init__(self, repository: DeliveryRepository) -> None:
+    def __init__(self, repository: DeliveryRepository, copies: contextlib.ExitStack) -> None:
         self._repository = repository
+        self._copies = copies
         self._names: tuple[str, ...] | None = None
-        self._copy: contextlib.AbstractContextManager[Callable[[Sequence[Any]], None]] | None
-        self._copy = None
         self._write: Callable[[Sequence[Any]], None] = lambda _values: None
         self._values: Callable[[dict[str, Any]], tuple[Any, ...]] = tuple
         self.rest: list[dict[str, Any]] = []
@@ -405,22 +401,10 @@ class DeliveryStream:
         names = tuple(sorted(row))
         if self._names is None:
             self._names, self._values = names, repository.values_of(names)
-            self._copy = copy_stream(repository.connection, "deliveries", names)
-            self._write = self._copy.__enter__()
+            copy = copy_stream(repository.connection, "deliveries", names)
+            self._write = self._copies.enter_context(copy)
         if names != self._names:
             self.rest.append(row)
             return
         repository.queued = repository.queued or row.get("status") == "queued"
         self._write(self._values(row))
-
-    def close(self, error: BaseException | None) -> None:
-        """End the COPY: complete it, or abandon it when the block raised `error` (which the
-        caller raises on, whatever the COPY says)."""
-        copy, self._copy = self._copy, None
-        if copy is None:
-            return
-        if error is None:
-            copy.__exit__(None, None, None)
-            return
-        with contextlib.suppress(Exception):
-            copy.__exit__(type(error), error, error.__traceback__)
