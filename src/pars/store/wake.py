@@ -42,6 +42,7 @@ class WakeDirectory:
         self._prefix = "\0pars-wake/" + hashlib.sha256(str(self.path).encode()).hexdigest()[:24]
         self._own: Path | None = None
         self._sock: socket.socket | None = None
+        self._sender: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -52,19 +53,21 @@ class WakeDirectory:
         except OSError:
             return  # nobody listens
         data = channel.encode()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
+        out = self._sender
+        if out is None:  # one unbound socket for every send (a datagram send is thread-safe)
+            out = self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             out.setblocking(False)
-            for name in names:
-                target = self.path / name
-                if target == self._own or not name.endswith(".sock"):
-                    continue
-                try:
-                    out.sendto(data, self._address(name))
-                except (ConnectionRefusedError, FileNotFoundError):
-                    with contextlib.suppress(OSError):
-                        target.unlink()  # its process is gone
-                except OSError:
-                    pass  # full or unreachable: its polls will find the news
+        for name in names:
+            target = self.path / name
+            if target == self._own or not name.endswith(".sock"):
+                continue
+            try:
+                out.sendto(data, self._address(name))
+            except (ConnectionRefusedError, FileNotFoundError):
+                with contextlib.suppress(OSError):
+                    target.unlink()  # its process is gone
+            except OSError:
+                pass  # full or unreachable: its polls will find the news
 
     def listen(self, wakeups: dict[str, Callable[[], None]]) -> bool:
         """Bind this process's socket and call `wakeups[channel]` for each datagram, in a daemon
