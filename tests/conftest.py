@@ -177,6 +177,23 @@ class Api:
 
 
 @pytest.fixture
+def relay_tries(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """How each pass of `relay_once` ran, in order: False whole, True item by item (after the
+    whole batch failed). `[False]` is one batch that went in whole."""
+    from pars.services.delivery import relay
+
+    tries: list[bool] = []
+    whole_batch = relay._relay
+
+    def spy(pars: Any, batch: int, isolate: bool) -> int:
+        tries.append(isolate)
+        return whole_batch(pars, batch, isolate)
+
+    monkeypatch.setattr(relay, "_relay", spy)
+    return tries
+
+
+@pytest.fixture
 def api(pars: Pars) -> Iterator[Api]:
     with TestClient(create_app(pars), raise_server_exceptions=False) as client:
         yield Api(client, pars)

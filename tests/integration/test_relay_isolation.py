@@ -257,7 +257,7 @@ def test_a_send_cannot_outlast_the_agreement(api: Api, clock: FakeClock) -> None
 
 
 def test_one_batch_holds_withheld_and_queued_items_together(
-    api: Api, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    api: Api, clock: FakeClock, relay_tries: list[bool]
 ) -> None:
     """Committed while every agreement was in force, relayed after two ended: the batch writes
     withheld rows and a queued row together, each with its own columns (an insert of many rows
@@ -268,16 +268,8 @@ def test_one_batch_holds_withheld_and_queued_items_together(
     ended.append(_partner(api, "Ended Bureau", ends_at=ends)[0])
     arrest = _submit(api)
     clock.set(ends + timedelta(seconds=1))
-    tries: list[bool] = []
-    whole_batch = relay._relay
-
-    def spy(pars: Any, batch: int, isolate: bool) -> int:
-        tries.append(isolate)
-        return whole_batch(pars, batch, isolate)
-
-    monkeypatch.setattr(relay, "_relay", spy)
     assert relay.relay_once(api.pars) >= 1
-    assert tries == [False]  # the batch went in whole, not item by item after a failure
+    assert relay_tries == [False]  # the batch went in whole, not item by item after a failure
     for pid in ended:
         [item] = _deliveries(api, pid)
         assert (item["subject"], item["status"]) == (arrest["id"], "withheld")
