@@ -144,15 +144,15 @@ def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> l
     bulk = len(entries) >= BULK_FROM and is_postgres(conn)
     # COPY takes the details as JSON text; executemany through the column's type.
     details = dumps_json if bulk else bind_processor(conn, audit_log.c.details)
-    with contextlib.ExitStack() as stack:
-        rows: list[tuple[Any, ...]] = []
-        # On PostgreSQL the rows stream into one COPY as they are encoded, so that the server
-        # inserts and indexes them on the other core while this one encodes the next.
-        write = (
-            stack.enter_context(copy_stream(conn, "audit_log", _LOG_COLUMNS))
-            if bulk
-            else rows.append
-        )
+    rows: list[tuple[Any, ...]] = []
+    # On PostgreSQL the rows stream into one COPY as they are encoded, so that the server
+    # inserts and indexes them on the other core while this one encodes the next.
+    sink = (
+        copy_stream(conn, "audit_log", _LOG_COLUMNS)
+        if bulk
+        else contextlib.nullcontext(rows.append)
+    )
+    with sink as write:
         for offset, e in enumerate(entries):
             index = first + offset
             actor, role, subject = _fit(e.actor, 60) or "", _fit(e.role, 20), _fit(e.subject, 60)
