@@ -172,21 +172,29 @@ def test_expunge_destroys_versions(pars: Pars, backend: str) -> None:
 
 
 def test_a_reader_without_snapshot_runs_each_statement_alone(pars: Pars, backend: str) -> None:
-    """`without_snapshot()` (the per-request token check): on PostgreSQL no transaction is
-    opened (autocommit), and the pooled connection goes back to transactions afterwards."""
+    """`without_snapshot()` (the per-request token check): no transaction is opened (on
+    PostgreSQL autocommit, on SQLite no BEGIN), and the pooled connection goes back to
+    transactions afterwards."""
     idle, in_tx = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
     with pars.reader().without_snapshot() as reader:
         assert reader.users.revocation_version() >= 0
+        raw = reader.conn.connection.driver_connection
         if backend == "postgres":
-            raw = reader.conn.connection.driver_connection
             assert raw.autocommit
             assert raw.info.transaction_status == idle
+        else:
+            assert not raw.in_transaction
     with pars.reader() as reader:
         reader.users.revocation_version()
+        raw = reader.conn.connection.driver_connection
         if backend == "postgres":
-            raw = reader.conn.connection.driver_connection
             assert not raw.autocommit
             assert raw.info.transaction_status == in_tx
+        else:
+            assert raw.in_transaction
+    if backend == "sqlite":
+        with pars.uow() as uow:  # a writer's BEGIN IMMEDIATE
+            assert uow.conn.connection.driver_connection.in_transaction
     with pytest.raises(RuntimeError):
         pars.uow().without_snapshot()
 

@@ -47,9 +47,9 @@ def _appends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = uow_module.write_audit
 
-    def counting(conn: Any, entries: list[Any], clock: Any) -> list[int]:
+    def counting(conn: Any, entries: list[Any], clock: Any, pending: Any = None) -> list[int]:
         seen.append(len(entries))
-        return real(conn, entries, clock)
+        return real(conn, entries, clock, pending)
 
     monkeypatch.setattr(uow_module, "write_audit", counting)
     return seen

@@ -25,6 +25,7 @@ from pars.logs import error_name
 from pars.services.delivery.outbound import Resolve, system_resolve
 from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
+from pars.store.audit import frontier
 from pars.store.engine import make_engine, write_turn
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
@@ -205,5 +206,7 @@ class Pars:
 
     def audit_now(self, entry: AuditEntry) -> None:
         """Write one audit row in its own transaction: for refusals, whose command rolled back."""
+        pending = frontier(self.engine).pending()
         with write_turn(self.engine), self.engine.begin() as conn:
-            write_audit(conn, [entry], self.clock)
+            write_audit(conn, [entry], self.clock, pending)
+        pending.publish()

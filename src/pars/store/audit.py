@@ -8,11 +8,17 @@ the size can never disagree after a crash. The head lock is the last lock a tran
 (audit rows are written just before COMMIT), so it cannot take part in a deadlock.
 
 Proofs read only the O(log n) cached subtrees they need, in one query.
+
+The subtrees an append needs (the left siblings on the tree's right edge) are also kept in each
+process, once their transaction has committed (`Frontier`): a committed node never changes, so
+an append reads from the database only what another process appended meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +31,16 @@ from pars.audit.merkle import MemoryNodeStore, MerkleLog, leaf_hash, nodes_neede
 from pars.store.bulk import bind_processor, copy_rows, copy_stream, dumps_json, is_postgres
 from pars.store.tables import audit_checkpoints, audit_head, audit_log, audit_nodes
 
-__all__ = ["AuditRow", "DbNodeStore", "append_rows", "log_size", "prefetched"]
+__all__ = [
+    "AuditRow",
+    "DbNodeStore",
+    "Frontier",
+    "Pending",
+    "append_rows",
+    "frontier",
+    "log_size",
+    "prefetched",
+]
 
 HEAD = "log"
 _T = TypeVar("_T")
@@ -49,6 +64,11 @@ class AuditRow:
     salt: bytes | None = None
 
 
+_SELECT_NODE = sa.select(audit_nodes.c.hash).where(
+    audit_nodes.c.level == sa.bindparam("level"), audit_nodes.c.idx == sa.bindparam("idx")
+)
+
+
 class DbNodeStore:
     """`NodeStore` over `audit_nodes` on one connection (and so inside its transaction)."""
 
@@ -56,11 +76,7 @@ class DbNodeStore:
         self._conn = conn
 
     def get(self, level: int, index: int) -> bytes | None:
-        value = self._conn.execute(
-            sa.select(audit_nodes.c.hash).where(
-                audit_nodes.c.level == level, audit_nodes.c.idx == index
-            )
-        ).scalar_one_or_none()
+        value = self._conn.execute(_SELECT_NODE, {"level": level, "idx": index}).scalar()
         return None if value is None else bytes(value)
 
     def get_many(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -88,6 +104,91 @@ class DbNodeStore:
             copy_rows(self._conn, "audit_nodes", _NODE_COLUMNS, rows)
         elif rows:
             self._conn.exec_driver_sql(_INSERT_NODES[_mark(self._conn)], rows)
+
+
+class Frontier:
+    """The log's committed right edge as this process last saw it: for each level, the newest
+    left child (an even index) that a committed append wrote or read. These are exactly the
+    nodes the next append needs as left siblings; one that another process has since
+    superseded is simply not found, and read from the database as before.
+
+    Sound because a committed node never changes (the log only grows; a tampered row is the
+    verifier's to find, which reads the database, never this). Nothing of a transaction that
+    may still roll back goes in: an append collects its nodes in a `Pending`, published after
+    COMMIT. Restoring a backup into a database replaces its log: stop the processes using it
+    first (docs/operations.md says so for other reasons too)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._edge: dict[int, tuple[int, bytes]] = {}
+
+    def get(self, level: int, index: int) -> bytes | None:
+        found = self._edge.get(level)
+        return found[1] if found is not None and found[0] == index else None
+
+    def pending(self) -> Pending:
+        return Pending(self)
+
+    def known_nodes(self) -> dict[int, tuple[int, bytes]]:
+        """level -> (index, hash) of what the frontier holds now."""
+        return dict(self._edge)
+
+    def publish(self, nodes: Iterable[tuple[int, int, bytes]]) -> None:
+        with self._lock:
+            for level, index, value in nodes:
+                if index & 1 == 0:
+                    known = self._edge.get(level)
+                    if known is None or known[0] < index:
+                        self._edge[level] = (index, value)
+
+
+class Pending:
+    """The nodes one transaction's appends wrote or read: `publish()` them after its COMMIT."""
+
+    def __init__(self, edge: Frontier) -> None:
+        self._edge = edge
+        self.nodes: list[tuple[int, int, bytes]] = []
+
+    def known(self, level: int, index: int) -> bytes | None:
+        return self._edge.get(level, index)
+
+    def publish(self) -> None:
+        self._edge.publish(self.nodes)
+        self.nodes = []
+
+
+_FRONTIERS: weakref.WeakKeyDictionary[sa.Engine, Frontier] = weakref.WeakKeyDictionary()
+_FRONTIERS_GUARD = threading.Lock()
+
+
+def frontier(engine: sa.Engine) -> Frontier:
+    """This process's frontier of the log in `engine`'s database."""
+    with _FRONTIERS_GUARD:
+        found = _FRONTIERS.get(engine)
+        if found is None:
+            found = _FRONTIERS[engine] = Frontier()
+        return found
+
+
+class _EdgeStore(DbNodeStore):
+    """`DbNodeStore` that looks in the frontier first and notes what it read and wrote."""
+
+    def __init__(self, conn: sa.Connection, pending: Pending) -> None:
+        super().__init__(conn)
+        self._pending = pending
+
+    def get(self, level: int, index: int) -> bytes | None:
+        value = self._pending.known(level, index)
+        if value is None:
+            value = super().get(level, index)
+        if value is not None:
+            self._pending.nodes.append((level, index, value))
+        return value
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        rows = list(items)
+        super().put_many(rows)
+        self._pending.nodes.extend(rows)
 
 
 def _mark(conn: sa.Connection) -> str:
@@ -122,20 +223,27 @@ def _fit(value: str | None, size: int) -> str | None:
     return "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in value)[:size]
 
 
+_RESERVE = (
+    sa.update(audit_head)
+    .where(audit_head.c.name == HEAD)
+    .values(size=audit_head.c.size + sa.bindparam("count", type_=sa.BigInteger))
+    .returning(audit_head.c.size)
+)
+
+
 def _reserve(conn: sa.Connection, count: int) -> int:
     """Take the head lock and `count` leaf numbers; returns the first."""
-    new_size = conn.execute(
-        sa.update(audit_head)
-        .where(audit_head.c.name == HEAD)
-        .values(size=audit_head.c.size + count)
-        .returning(audit_head.c.size)
-    ).scalar_one()
+    new_size = conn.execute(_RESERVE, {"count": count}).scalar_one()
     return int(new_size) - count
 
 
-def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> list[int]:
+def append_rows(
+    conn: sa.Connection, entries: list[AuditRow], at: datetime, pending: Pending | None = None
+) -> list[int]:
     """Append `entries` (all stamped `at`) to the log in the caller's transaction; returns
-    their leaf indexes."""
+    their leaf indexes. With `pending` (of this database's `frontier`), the nodes the append
+    needs come from the frontier where it has them, and what it wrote and read is noted there:
+    publish it after COMMIT."""
     if not entries:
         return []
     first = _reserve(conn, len(entries))
@@ -183,7 +291,8 @@ def append_rows(conn: sa.Connection, entries: list[AuditRow], at: datetime) -> l
             )  # fmt: skip
     if not bulk:
         conn.exec_driver_sql(_INSERT_ENTRIES[_mark(conn)], rows)
-    MerkleLog(DbNodeStore(conn), first).append(leaves)
+    store = DbNodeStore(conn) if pending is None else _EdgeStore(conn, pending)
+    MerkleLog(store, first).append(leaves)
     return list(range(first, first + len(entries)))
 
 

@@ -1,8 +1,9 @@
 """Wake-ups across processes on PostgreSQL: LISTEN/NOTIFY.
 
-A transaction that wrote outbox events notifies `pars_outbox`; the relay's transaction that
-queued deliveries notifies `pars_queue`. PostgreSQL delivers a notification only when the
-transaction commits (and never for one rolled back), so a wake-up never runs ahead of the data.
+A transaction that wrote outbox events notifies `pars_outbox` (the `outbox` table's trigger
+does, migration 0016); the relay's transaction that queued deliveries notifies `pars_queue`.
+PostgreSQL delivers a notification only when the transaction commits (and never for one rolled
+back), so a wake-up never runs ahead of the data.
 A `Listener` in each process (`pars serve`, `pars relay`) holds one connection that LISTENs
 and calls the process's in-process wake-ups: the relay's event, the SSE streams' and
 long-polls' counter. The polls stay as the fallback: a notification lost while the listener

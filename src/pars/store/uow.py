@@ -15,10 +15,10 @@ from pars.domain.clock import Clock
 from pars.domain.events import DomainEvent
 from pars.store.accounts import PersonRepository, UserRepository
 from pars.store.arrests import ArrestRepository
-from pars.store.audit import AuditRow, append_rows
-from pars.store.engine import READ_ONLY, write_turn
+from pars.store.audit import AuditRow, Pending, append_rows, frontier
+from pars.store.engine import NO_SNAPSHOT, READ_ONLY, write_turn
 from pars.store.identity import IdentityRepository
-from pars.store.notify import OUTBOX, QUEUE, notify
+from pars.store.notify import QUEUE, notify
 from pars.store.relay import DeliveryRepository
 from pars.store.sessions import SessionRepository
 from pars.store.sharing import SharingRepository
@@ -33,9 +33,12 @@ AuditEntry = AuditRow
 """One audit row (a leaf of the disclosure log). `details` must hold metadata only."""
 
 
-def write_audit(conn: sa.Connection, entries: list[AuditEntry], clock: Clock) -> list[int]:
-    """Append `entries` to the disclosure log in this transaction; their leaf indexes."""
-    return append_rows(conn, entries, clock.now())
+def write_audit(
+    conn: sa.Connection, entries: list[AuditEntry], clock: Clock, pending: Pending | None = None
+) -> list[int]:
+    """Append `entries` to the disclosure log in this transaction; their leaf indexes. With
+    `pending` (see `pars.store.audit.Frontier`), publish it after COMMIT."""
+    return append_rows(conn, entries, clock.now(), pending)
 
 
 class SqlUnitOfWork:
@@ -77,6 +80,8 @@ class SqlUnitOfWork:
                     else {"isolation_level": "AUTOCOMMIT"}
                 )
                 self.conn = self.conn.execution_options(**pg)
+            elif not self._snapshot:
+                self.conn = self.conn.execution_options(**{NO_SNAPSHOT: True})
         self._tx = self.conn.begin()
         self.arrests = ArrestRepository(self.conn, self._keys)
         self.persons = PersonRepository(self.conn)
@@ -109,9 +114,9 @@ class SqlUnitOfWork:
                 self._turn.__exit__(exc_type, exc, tb)
 
     def without_snapshot(self) -> SqlUnitOfWork:
-        """For a reader whose statements need not see one snapshot: on PostgreSQL each runs on
-        its own (autocommit), without BEGIN and COMMIT, two round trips fewer. Call before
-        `with`."""
+        """For a reader whose statements need not see one snapshot: each runs on its own
+        (autocommit), without BEGIN and COMMIT: two round trips fewer on PostgreSQL, one
+        statement fewer on SQLite. Call before `with`."""
         if not self._read_only:
             raise RuntimeError("only a read-only unit of work may read without a snapshot")
         self._snapshot = False
@@ -148,17 +153,20 @@ class SqlUnitOfWork:
                 }
                 for e in events
             ]
+            # On PostgreSQL the insert's trigger notifies `pars_outbox` (migration 0016),
+            # which wakes relays in other processes at COMMIT.
             self.conn.execute(_INSERT_OUTBOX, rows)
-            notify(self.conn, OUTBOX)  # wakes relays in other processes at COMMIT
         queued = self.deliveries.queued  # by the relay, a recall, anything else
         if queued:
             notify(self.conn, QUEUE)  # wakes feeds and streams in other processes at COMMIT
         # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
-        leaves = write_audit(self.conn, self._audit, self._clock)
+        pending = frontier(self._engine).pending()
+        leaves = write_audit(self.conn, self._audit, self._clock, pending)
         for hook in self.before_commit:
             hook(self.conn)
         self._tx.commit()
         self._committed = True
+        pending.publish()
         self._audit = []
         self.leaves = leaves
         if events and self._on_events is not None:
