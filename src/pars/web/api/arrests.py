@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +20,7 @@ from pars.services.views import get_arrest, get_version, list_arrests, list_vers
 from pars.store.arrests import ArrestFilter
 from pars.web.api import body, command_route
 from pars.web.deps import get_pars, may, read_json
+from pars.web.json_response import FastJSONResponse
 from pars.web.routing import CheckedRoute
 
 router = APIRouter(prefix="/api/v1/arrests", tags=["arrests"], route_class=CheckedRoute)
@@ -42,7 +42,7 @@ async def create(
     arrest = await _threaded(svc.create_arrest, pars, who, data, submit)
     # The view is JSON-ready (strings, numbers, lists): encoded once, here, instead of being
     # validated against `dict[str, Any]` and walked by FastAPI's jsonable_encoder first.
-    return JSONResponse(
+    return FastJSONResponse(
         render(arrest, who),
         status_code=201,
         headers={"Location": f"/api/v1/arrests/{arrest.id}"},

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +23,7 @@ from pars.services.inputs import Instant, RecordId
 from pars.services.lifecycle.attest import attest
 from pars.web.api import feed_rounds as rounds
 from pars.web.deps import audit_unauthenticated, get_pars
+from pars.web.json_response import FastJSONResponse
 from pars.web.routing import CheckedRoute
 
 router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"], route_class=CheckedRoute)
@@ -74,7 +75,7 @@ async def feed(
         if page["items"] or page["next_cursor"] != after or left <= 0:
             # JSON-ready already (the relay stored it as JSON): encoded once, not validated
             # and walked again by FastAPI; ten partners woken together wait for each other's.
-            return JSONResponse(page)
+            return FastJSONResponse(page)
         # Look again when the relay says so, and at least every _LONG_POLL_LOOK seconds (the
         # fallback for a wake-up missed, e.g. while the listener reconnected).
         await rounds.queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
