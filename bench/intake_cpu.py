@@ -12,6 +12,7 @@ disturbed by other programs.
 
     uv run python -m bench.intake_cpu [--backend sqlite|postgres] [--count N] [--rounds R]
                                       [--compare /tmp/base/src] [--json]
+    uv run python -m bench.intake_cpu --child --count N --profile FILE   # one round, cProfiled
 
 It is a benchmark, not a test: it asserts nothing about timing.
 """
@@ -128,9 +129,18 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         loop.run_until_complete(drive(0, 100))  # warm-up: caches, pool, prepared statements
         statements[0] = 0
         pg0 = postgres_cpu(postmaster)
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         answers = loop.run_until_complete(drive(1000, args.count))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         pg1 = postgres_cpu(postmaster)
         loop.close()
         app_pars.engine.dispose()
@@ -196,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", type=Path, metavar="SRC", help="another version's src directory")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="with --child: cProfile the measured arrests into FILE (slows them: no figures)",
+    )
     p.add_argument("--admin-url", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
