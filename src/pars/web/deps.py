@@ -47,8 +47,7 @@ M = TypeVar("M", bound=BaseModel)
 async def get_pars(request: Request) -> Pars:
     # Async (it does no I/O): FastAPI runs a plain `def` dependency in a worker thread, a
     # hand-off per request for a dictionary look-up.
-    pars: Pars = request.app.state.pars
-    return pars
+    return _pars(request)
 
 
 def source_address(request: Request) -> str:
@@ -88,7 +87,15 @@ def audit_unauthenticated(pars: Pars, request: Request, reason: str) -> None:
     )
 
 
-def _caller(request: Request, pars: Annotated[Pars, Depends(get_pars)]) -> Principal:
+def _pars(request: Request) -> Pars:
+    # What `get_pars` gives, read here without being a dependency of its own: FastAPI's
+    # resolution of a sub-dependency (its cache key included) costs more than the look-up.
+    pars: Pars = request.app.state.pars
+    return pars
+
+
+def _caller(request: Request) -> Principal:
+    pars = _pars(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -120,12 +127,11 @@ def may(step: Step) -> Any:
 
     roles = STEP_ROLES[step]
 
-    async def guard(
-        request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]
-    ) -> Principal:
+    async def guard(request: Request, who: Caller) -> Principal:
         # An allowed role is decided here, without a worker thread; a refusal writes its
         # audit row, so it goes to one.
         if who.role not in roles:
+            pars = _pars(request)
             await run_in_threadpool(require, pars, who, step, record_subject(request))
         return who
 
@@ -139,10 +145,9 @@ def allowed(roles: frozenset[Role], what: str) -> Any:
     role is one of `roles`: `who: Annotated[Principal, allowed(READ_ROLES, "read agreements")]`.
     `what` is the words the service's own check uses."""
 
-    async def guard(
-        request: Request, who: Caller, pars: Annotated[Pars, Depends(get_pars)]
-    ) -> Principal:
+    async def guard(request: Request, who: Caller) -> Principal:
         if who.role not in roles:
+            pars = _pars(request)
             await run_in_threadpool(require_role, pars, who, roles, what, record_subject(request))
         return who
 

@@ -34,10 +34,10 @@ _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 async def create(
     request: Request,
     who: Annotated[Principal, may(Step.CREATE)],
-    pars: PARS,
     submit: Annotated[bool, Query(description="create and submit in one call")] = False,
 ) -> Response:
     """Create an arrest report as a draft, or created and submitted with `?submit=true`."""
+    pars: Pars = request.app.state.pars  # not a dependency: the hottest route, see deps._pars
     data = await read_json(request, i.ArrestIn, pars.settings.max_body_bytes)
     arrest = await _threaded(svc.create_arrest, pars, who, data, submit)
     # The view is JSON-ready (strings, numbers, lists): encoded once, here, instead of being
