@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any
 
 import psycopg
@@ -256,3 +257,46 @@ def test_an_abandoned_copy_tells_the_server_only_the_exceptions_class(
             projected(conn)
         conn.rollback()
     assert told == ["CopyAbandoned: ValueError"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_outbox_rows_notify_the_relay_at_commit_only(pars: Pars, backend: str) -> None:
+    """Migration 0016: the `outbox` trigger sends `pars_outbox` for any writer of the table,
+    once the transaction commits and never for one rolled back; its downgrade removes it."""
+    from alembic import command
+
+    from pars.store.engine import alembic_config, migrate
+    from pars.store.tables import outbox
+
+    def event() -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()), "type": "test", "source": "test", "subject": "s",
+            "time": pars.clock.now(), "arrest_version": 1, "data": {},
+        }  # fmt: skip
+
+    def heard(listener: psycopg.Connection[Any]) -> int:
+        return len(list(listener.notifies(timeout=0.5, stop_after=1)))
+
+    conninfo = pars.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute("LISTEN pars_outbox")
+        with pars.engine.connect() as conn:
+            conn.execute(sa.insert(outbox), [event(), event()])
+            conn.rollback()
+        assert heard(listener) == 0
+        with pars.engine.begin() as conn:
+            conn.execute(sa.insert(outbox), [event(), event()])
+            assert heard(listener) == 0  # not before COMMIT
+        assert heard(listener) == 1
+        with pars.engine.begin() as conn:
+            cfg = alembic_config(conninfo)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0015")
+        with pars.engine.begin() as conn:
+            conn.execute(sa.insert(outbox), [event()])
+        assert heard(listener) == 0
+        migrate(pars.engine)
+        with pars.engine.begin() as conn:
+            conn.execute(sa.insert(outbox), [event()])
+        assert heard(listener) == 1
