@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from pars.audit.entries import encode_entry, instant
 from pars.audit.merkle import MemoryNodeStore, MerkleLog, leaf_hash, nodes_needed
 from pars.store.bulk import bind_processor, copy_rows, copy_stream, dumps_json, is_postgres
+from pars.store.engine import per_engine
 from pars.store.tables import audit_checkpoints, audit_head, audit_log, audit_nodes
 
 __all__ = [
@@ -157,17 +157,8 @@ class Pending:
         self.nodes = []
 
 
-_FRONTIERS: weakref.WeakKeyDictionary[sa.Engine, Frontier] = weakref.WeakKeyDictionary()
-_FRONTIERS_GUARD = threading.Lock()
-
-
-def frontier(engine: sa.Engine) -> Frontier:
-    """This process's frontier of the log in `engine`'s database."""
-    with _FRONTIERS_GUARD:
-        found = _FRONTIERS.get(engine)
-        if found is None:
-            found = _FRONTIERS[engine] = Frontier()
-        return found
+frontier = per_engine(Frontier)
+"""`frontier(engine)`: this process's frontier of the log in `engine`'s database."""
 
 
 class _EdgeStore(DbNodeStore):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -15,7 +15,7 @@ from alembic.config import Config
 
 from pars.store.bulk import loads_json
 
-__all__ = ["NO_SNAPSHOT", "READ_ONLY", "make_engine", "migrate", "write_turn"]
+__all__ = ["NO_SNAPSHOT", "READ_ONLY", "make_engine", "migrate", "per_engine", "write_turn"]
 
 # Execution option marking a connection whose transaction only reads.
 READ_ONLY = "pars_read_only"
@@ -73,8 +73,26 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(url, hide_parameters=True, json_deserializer=loads_json, **kwargs)
 
 
-_WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
+_T = TypeVar("_T")
+
+
+def per_engine(make: Callable[[], _T]) -> Callable[[sa.Engine], _T]:
+    """`of(engine)`: the one `make()` of each engine in this process, made on first use and
+    dropped with the engine (each engine is one database)."""
+    made: weakref.WeakKeyDictionary[sa.Engine, _T] = weakref.WeakKeyDictionary()
+    guard = threading.Lock()
+
+    def of(engine: sa.Engine) -> _T:
+        with guard:
+            found = made.get(engine)
+            if found is None:
+                found = made[engine] = make()
+            return found
+
+    return of
+
+
+_write_lock = per_engine(threading.RLock)
 
 
 @contextmanager
@@ -85,9 +103,7 @@ def write_turn(engine: sa.Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
-    with _LOCKS_GUARD:
-        lock = _WRITE_LOCKS.setdefault(engine, threading.RLock())
-    with lock:
+    with _write_lock(engine):
         yield
 
 
