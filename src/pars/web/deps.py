@@ -34,6 +34,7 @@ __all__ = [
     "audit_unauthenticated",
     "get_pars",
     "may",
+    "pars_of",
     "read_json",
     "record_subject",
     "route_template",
@@ -47,7 +48,7 @@ M = TypeVar("M", bound=BaseModel)
 async def get_pars(request: Request) -> Pars:
     # Async (it does no I/O): FastAPI runs a plain `def` dependency in a worker thread, a
     # hand-off per request for a dictionary look-up.
-    return _pars(request)
+    return pars_of(request)
 
 
 def source_address(request: Request) -> str:
@@ -87,15 +88,15 @@ def audit_unauthenticated(pars: Pars, request: Request, reason: str) -> None:
     )
 
 
-def _pars(request: Request) -> Pars:
-    # What `get_pars` gives, read here without being a dependency of its own: FastAPI's
-    # resolution of a sub-dependency (its cache key included) costs more than the look-up.
+def pars_of(request: Request) -> Pars:
+    """What `get_pars` gives, for code that has the request: read without a dependency of its
+    own, whose resolution by FastAPI (its cache key included) costs more than the look-up."""
     pars: Pars = request.app.state.pars
     return pars
 
 
 def _caller(request: Request) -> Principal:
-    pars = _pars(request)
+    pars = pars_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -131,7 +132,7 @@ def may(step: Step) -> Any:
         # An allowed role is decided here, without a worker thread; a refusal writes its
         # audit row, so it goes to one.
         if who.role not in roles:
-            pars = _pars(request)
+            pars = pars_of(request)
             await run_in_threadpool(require, pars, who, step, record_subject(request))
         return who
 
@@ -147,7 +148,7 @@ def allowed(roles: frozenset[Role], what: str) -> Any:
 
     async def guard(request: Request, who: Caller) -> Principal:
         if who.role not in roles:
-            pars = _pars(request)
+            pars = pars_of(request)
             await run_in_threadpool(require_role, pars, who, roles, what, record_subject(request))
         return who
 

@@ -19,7 +19,7 @@ from pars.services.inputs import Instant
 from pars.services.views import get_arrest, get_version, list_arrests, list_versions, render
 from pars.store.arrests import ArrestFilter
 from pars.web.api import body, command_route
-from pars.web.deps import get_pars, may, read_json
+from pars.web.deps import get_pars, may, pars_of, read_json
 from pars.web.json_response import FastJSONResponse
 from pars.web.routing import CheckedRoute
 
@@ -37,7 +37,7 @@ async def create(
     submit: Annotated[bool, Query(description="create and submit in one call")] = False,
 ) -> Response:
     """Create an arrest report as a draft, or created and submitted with `?submit=true`."""
-    pars: Pars = request.app.state.pars  # not a dependency: the hottest route, see deps._pars
+    pars = pars_of(request)  # not a dependency: the hottest route
     data = await read_json(request, i.ArrestIn, pars.settings.max_body_bytes)
     arrest = await _threaded(svc.create_arrest, pars, who, data, submit)
     # The view is JSON-ready (strings, numbers, lists): encoded once, here, instead of being

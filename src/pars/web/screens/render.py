@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.routing import Match
 
 import pars
-from pars.services.app import Pars
+from pars.web.deps import pars_of
 from pars.web.routing import CheckedRoute
 from pars.web.screens.jobs import jobs_for
 from pars.web.screens.security import CSRF_COOKIE, CSRF_FIELD, anonymous_csrf, set_cookie
@@ -58,7 +58,7 @@ def is_htmx(request: Request) -> bool:
 
 
 def _base(request: Request) -> dict[str, Any]:
-    app_pars: Pars = request.app.state.pars
+    app_pars = pars_of(request)
     session = getattr(request.state, "staff_session", None)
     principal = session.principal if session is not None and session.stage == "full" else None
     token = session.csrf_token if session is not None else anonymous_csrf(request)

@@ -22,7 +22,7 @@ from pars.domain.roles import Role
 from pars.services import staff_sessions as ss
 from pars.services.app import Pars, Principal
 from pars.store.uow import AuditEntry
-from pars.web.deps import get_pars, record_subject, route_template
+from pars.web.deps import get_pars, pars_of, record_subject, route_template
 from pars.web.screens.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -53,7 +53,7 @@ async def any_session(request: Request) -> ss.StaffSession | None:
     cached = getattr(request.state, "staff_session", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
-    pars: Pars = request.app.state.pars
+    pars = pars_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     found: ss.StaffSession | None = None
     if cookie:
