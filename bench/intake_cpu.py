@@ -135,9 +135,14 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        group = getattr(app_pars, "intake_group", None)  # group commit, since 2026-12-06
+        grouped0 = (group.batches, group.commands) if group is not None else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         answers = loop.run_until_complete(drive(1000, args.count))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        per_batch = None
+        if group is not None and grouped0 is not None and group.batches > grouped0[0]:
+            per_batch = (group.commands - grouped0[1]) / (group.batches - grouped0[0])
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -154,6 +159,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "database_ms": None if database is None else round(1000 * database / max(ok, 1), 3),
         "statements_per_arrest": round(statements[0] / max(ok, 1), 2),
         "arrests_per_s": round(ok / wall, 1),
+        "arrests_per_transaction": None if per_batch is None else round(per_batch, 2),
     }
 
 
@@ -175,7 +181,9 @@ def _round(src: Path | None, args: argparse.Namespace, admin: str | None) -> dic
 
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"rounds": rounds, "pars": rounds[0]["pars"]}
-    for key in ("server_ms", "database_ms", "arrests_per_s", "statements_per_arrest"):
+    keys = ("server_ms", "database_ms", "arrests_per_s", "statements_per_arrest",
+            "arrests_per_transaction")  # fmt: skip
+    for key in keys:
         values = [r[key] for r in rounds if r[key] is not None]
         if values:
             best = max(values) if key == "arrests_per_s" else min(values)
@@ -244,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, s in summary["versions"].items():
         print(f"{name}: {s['pars']}")
-        for key in ("server_ms", "database_ms", "statements_per_arrest", "arrests_per_s"):
+        for key in ("server_ms", "database_ms", "statements_per_arrest", "arrests_per_s",
+                    "arrests_per_transaction"):  # fmt: skip
             if key in s:
                 print(f"  {key}: best {s[key]['best']}, median {s[key]['median']}")
     if args.json:

@@ -147,6 +147,14 @@ class Settings(BaseSettings):
         description="TLS is terminated in front of PARS (a reverse proxy serving https only): "
         "every response then carries Strict-Transport-Security (HSTS).",
     )
+    intake_group_limit: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Arrests entered at the same moment share one transaction, each in its own "
+        "savepoint, up to this many (group commit: see store/group_commit.py); 1 commits each "
+        "on its own.",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     push_concurrency: int = Field(

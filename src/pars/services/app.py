@@ -27,6 +27,7 @@ from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
 from pars.store.audit import frontier
 from pars.store.engine import make_engine, write_turn
+from pars.store.group_commit import GroupCommit
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
 from pars.store.wake import WakeDirectory
@@ -123,6 +124,8 @@ class Pars:
         )
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
+        # New arrests entered at the same moment share a transaction (store/group_commit.py).
+        self.intake_group = GroupCommit(lambda: self.uow(), settings.intake_group_limit)
 
     def wake_feeds(self) -> None:
         """The relay queued deliveries: open SSE streams and long-polls look again."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from pars.domain.arraignment import Arraignment, Bail
 from pars.domain.arrest import Arrest, Custody
-from pars.domain.charging import ChargeAction, ChargeDecision
+from pars.domain.charging import Charge, ChargeAction, ChargeDecision
 from pars.domain.errors import DomainError, FieldError, InvalidInput, NotFound
 from pars.domain.identifiers import DocketNumber, otn_from_sequence
 from pars.domain.pretrial import AddressCheck, PretrialInterview
@@ -125,42 +125,57 @@ def create_arrest(pars: Pars, who: Principal, data: ArrestIn, submit: bool = Fal
         require(pars, who, Step.SUBMIT)
     with _audited(pars, who, "arrest:created", None):
         document, protected, charges = intake(pars, data)
-        now = pars.clock.now()
-        with pars.uow() as uow:
-            missing = [
-                FieldError(f"/co_defendants/{i}", _NO_CO_DEFENDANT)
-                for i, cid in enumerate(data.co_defendants)
-                if not _visible(uow, cid, who)
-            ]
-            if missing:
-                raise InvalidInput(missing)
-            otn = otn_from_sequence(pars.settings.otn_prefix, uow.arrests.next_otn_number())
-            arrest = Arrest(
-                id=str(uuid.uuid4()),
-                otn=otn,
-                created_by=who.username,
-                created_at=now,
-                document=document,
-                protected=protected,
-                charges=charges,
-            )
-            arrest.history.append(
-                {
-                    "action": "create",
-                    "by": who.username,
-                    "at": now.isoformat(),
-                    "state": arrest.state.value,
-                }
-            )
-            uow.arrests.add(arrest)
-            uow.audit(AuditEntry(who.username, "arrest:created", "success", who.role, arrest.id))
-            if submit:
-                arrest.submit(who.username, now)
-                uow.audit(
-                    AuditEntry(who.username, "arrest:submitted", "success", who.role, arrest.id)
-                )
-            on_arrest_entered(pars, uow, arrest, who)
-            uow.commit()
+
+        def enter(uow: SqlUnitOfWork) -> Arrest:
+            return _enter(pars, uow, who, data, document, protected, charges, submit)
+
+        # Arrests entered at the same moment share one transaction (store/group_commit.py).
+        return pars.intake_group.run(enter)
+
+
+def _enter(
+    pars: Pars,
+    uow: SqlUnitOfWork,
+    who: Principal,
+    data: ArrestIn,
+    document: dict[str, Any],
+    protected: dict[str, Any],
+    charges: list[Charge],
+    submit: bool,
+) -> Arrest:
+    """The new arrest's writes, in `uow` (which the caller commits)."""
+    now = pars.clock.now()
+    missing = [
+        FieldError(f"/co_defendants/{i}", _NO_CO_DEFENDANT)
+        for i, cid in enumerate(data.co_defendants)
+        if not _visible(uow, cid, who)
+    ]
+    if missing:
+        raise InvalidInput(missing)
+    otn = otn_from_sequence(pars.settings.otn_prefix, uow.arrests.next_otn_number())
+    arrest = Arrest(
+        id=str(uuid.uuid4()),
+        otn=otn,
+        created_by=who.username,
+        created_at=now,
+        document=document,
+        protected=protected,
+        charges=charges,
+    )
+    arrest.history.append(
+        {
+            "action": "create",
+            "by": who.username,
+            "at": now.isoformat(),
+            "state": arrest.state.value,
+        }
+    )
+    uow.arrests.add(arrest)
+    uow.audit(AuditEntry(who.username, "arrest:created", "success", who.role, arrest.id))
+    if submit:
+        arrest.submit(who.username, now)
+        uow.audit(AuditEntry(who.username, "arrest:submitted", "success", who.role, arrest.id))
+    on_arrest_entered(pars, uow, arrest, who)
     return arrest
 
 

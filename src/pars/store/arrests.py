@@ -76,6 +76,11 @@ class ArrestRepository:
     def add(self, arrest: Arrest) -> None:
         self._seen[arrest.id] = (arrest, arrest.version, True)
 
+    def forget(self) -> None:
+        """Stop tracking every arrest (after a rollback to a savepoint, whose changes the
+        objects may still hold); the next `get` reads the row again."""
+        self._seen.clear()
+
     def get(self, arrest_id: str, lock: bool = True) -> Arrest:
         """The arrest, tracked for saving; NotFound if there is none. `lock` takes a row lock on
         PostgreSQL so concurrent commands on one arrest queue instead of conflicting."""

@@ -43,6 +43,7 @@ _RECORDS = sa.text(
 # Built once: a statement built per call costs its construction and cache-key walk each time
 # (the arrest intake runs both of these).
 _LATEST_MODEL = sa.select(sa.func.max(identity_models.c.version))
+_UNREAD = object()
 _ADD_DECISION = sa.insert(identity_decisions)
 
 
@@ -62,6 +63,7 @@ class CandidateRow(NamedTuple):
 class IdentityRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self._latest_model: int | object | None = _UNREAD  # read once per unit of work
 
     # -- records and keys ----------------------------------------------------------------
 
@@ -225,8 +227,12 @@ class IdentityRepository:
     # -- models --------------------------------------------------------------------------
 
     def latest_model_version(self) -> int | None:
-        value = self._conn.execute(_LATEST_MODEL).scalar()
-        return int(value) if value is not None else None
+        """The newest model's version, read once per unit of work (a batch of grouped
+        commands shares one); a model this one adds is seen at once."""
+        if self._latest_model is _UNREAD:
+            value = self._conn.execute(_LATEST_MODEL).scalar()
+            self._latest_model = int(value) if value is not None else None
+        return self._latest_model  # type: ignore[return-value]
 
     def model(self, version: int) -> dict[str, Any] | None:
         q = sa.select(identity_models).where(identity_models.c.version == version)
@@ -240,6 +246,7 @@ class IdentityRepository:
                 version=version, created_at=now, created_by=by, parameters=parameters
             )
         )
+        self._latest_model = version
         return version
 
     # -- decisions and the review queue --------------------------------------------------

@@ -4,7 +4,8 @@ its outbox events. Nothing is published before commit; nothing committed is lost
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.sharing = SharingRepository(self.conn)
         self.deliveries = DeliveryRepository(self.conn)
         self._audit: list[AuditEntry] = []
+        self._events: list[DomainEvent] = []  # flushed, for the outbox at commit
         self.leaves: list[int] = []  # leaf indexes of the audit entries, once committed
         self._committed = False
         return self
@@ -122,6 +124,20 @@ class SqlUnitOfWork:
         self._snapshot = False
         return self
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A savepoint around the block: if it raises, its writes, its audit entries, the
+        events it flushed and the arrests it loaded are all taken back, and the error goes on."""
+        audited, flushed = len(self._audit), len(self._events)
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self._audit[audited:]
+            del self._events[flushed:]
+            self.arrests.forget()  # the objects may hold the rolled-back changes
+            raise
+
     def audit(self, entry: AuditEntry) -> None:
         self._audit.append(entry)
 
@@ -133,13 +149,20 @@ class SqlUnitOfWork:
         """Drop the entries audited since `mark` (their savepoint was rolled back)."""
         del self._audit[mark:]
 
+    def flush(self) -> None:
+        """Write the changed arrests and their versions now (inside a savepoint, so that a
+        rollback to it takes them back: see `pars.store.group_commit`); their events wait for
+        the outbox insert at commit."""
+        self._events += self.arrests.flush(self._clock.now())
+
     def commit(self) -> list[DomainEvent]:
         """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
         Returns the events that were committed."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         now = self._clock.now()
-        events = self.arrests.flush(now)
+        self.flush()
+        events, self._events = self._events, []
         if events:
             rows: list[dict[str, Any]] = [
                 {

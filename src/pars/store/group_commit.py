@@ -1,0 +1,133 @@
+"""Group commit: concurrent commands of one process share a transaction, each in a savepoint.
+
+A command's fixed cost is mostly its transaction's: BEGIN and COMMIT (a WAL flush on
+PostgreSQL), the disclosure log's head update and its node rows, the outbox insert, the
+connection checkout. When commands arrive faster than one transaction commits, `GroupCommit`
+runs the waiting ones in one unit of work and pays that cost once:
+
+- The first caller to find no batch running leads: it takes every command waiting (up to
+  `limit`, its own first), runs them in arrival order, commits, wakes their callers, and hands
+  the lead to the first command that arrived meanwhile. Nobody waits on a timer: a command
+  alone runs at once, as it would without grouping.
+- In a batch of more than one, each command runs in its own savepoint, and its arrests are
+  written there (`SqlUnitOfWork.flush`), so any error it raises (a refusal, a constraint, a bug)
+  rolls back its own writes and audit entries only and is raised to its own caller. A batch of
+  one runs with no savepoint: exactly the transaction of an ungrouped command.
+- No caller returns before the COMMIT that makes its command durable. If that COMMIT fails,
+  every command of the batch fails with its error, as each would have alone.
+
+Grouped work must use only the unit of work it is given (a second transaction of its own
+would wait on the SQLite write lock its leader holds), and should be a command whose locks
+cannot interleave with another process's batch in a different order: on PostgreSQL two
+batches that lock two existing arrests in opposite orders would deadlock where two single
+commands would not. Creating an arrest locks only the OTN counter and the log's head, in that
+order, so it is grouped; commands on existing arrests are not.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from pars.store.uow import SqlUnitOfWork
+
+__all__ = ["GroupCommit"]
+
+_T = TypeVar("_T")
+
+
+class _Job(Generic[_T]):
+    __slots__ = ("error", "lead", "value", "wake", "work")
+
+    def __init__(self, work: Callable[[SqlUnitOfWork], _T]) -> None:
+        self.work = work
+        self.wake = threading.Event()
+        self.lead = False  # set (under the lock) for the caller that runs the next batch
+        self.value: _T | None = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> _T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]  # the work's own result
+
+
+class GroupCommit:
+    """`run(work)`: `work(uow)` in a transaction shared with the commands of other threads
+    waiting at the same time; its result once that transaction has committed."""
+
+    def __init__(self, open_uow: Callable[[], SqlUnitOfWork], limit: int = 64) -> None:
+        if limit < 1:
+            raise ValueError("a batch holds at least one command")
+        self._open = open_uow
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._waiting: list[_Job[object]] = []
+        self._busy = False
+        self.batches = 0  # committed or failed, for the benchmarks and the tests
+        self.commands = 0
+
+    @property
+    def waiting(self) -> int:
+        """Commands queued behind the batch that is running."""
+        with self._lock:
+            return len(self._waiting)
+
+    def run(self, work: Callable[[SqlUnitOfWork], _T]) -> _T:
+        job: _Job[_T] = _Job(work)
+        with self._lock:
+            self._waiting.append(job)  # type: ignore[arg-type]
+            if not self._busy:
+                self._busy = True
+                job.lead = True
+        if not job.lead:
+            job.wake.wait()  # until its batch is done, or it is handed the lead
+        if job.lead:
+            self._lead()
+        return job.outcome()
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._waiting[: self._limit]
+            del self._waiting[: self._limit]
+        try:
+            self._execute(batch)
+        finally:
+            with self._lock:
+                self.batches += 1
+                self.commands += len(batch)
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.lead = True
+                    following.wake.set()
+                else:
+                    self._busy = False
+            for job in batch:
+                job.wake.set()
+
+    def _execute(self, batch: list[_Job[object]]) -> None:
+        try:
+            with self._open() as uow:
+                if len(batch) == 1:
+                    # Alone: the command's own transaction, no savepoint.
+                    try:
+                        batch[0].value = batch[0].work(uow)
+                    except BaseException as e:
+                        batch[0].error = e
+                        return  # leaving the block rolls back
+                    uow.commit()
+                    return
+                for job in batch:
+                    try:
+                        with uow.savepoint():
+                            job.value = job.work(uow)
+                            uow.flush()
+                    except BaseException as e:
+                        job.value, job.error = None, e
+                if any(job.error is None for job in batch):
+                    uow.commit()
+        except BaseException as e:
+            for job in batch:
+                if job.error is None:
+                    job.value, job.error = None, e
