@@ -124,10 +124,12 @@ def test_a_failing_command_takes_back_only_its_own_writes(
     monkeypatch.setattr(svc, "on_arrest_entered", failing_late)
     names = ["Good1", "Refused", "Good2", "Broken", "Bug", "Good3"]
     outcomes = _Outcomes()
+    retried = pars.intake_group.retried
     with _one_batch(pars, outcomes, names):
         for name in names:
             outcomes.start(name, lambda n=name: svc.create_arrest(pars, OFFICER, _body(n), True))
     results = outcomes.results
+    assert pars.intake_group.retried == retried + 1  # all together failed; then one by one
 
     assert isinstance(results["Refused"], InvalidInput)
     assert isinstance(results["Broken"], sa.exc.DBAPIError)
@@ -151,6 +153,76 @@ def test_a_failing_command_takes_back_only_its_own_writes(
     assert _otn_rows(pars) == otn_before + 3
     assert [stored[a.id]["otn"] for a in good] == [a.otn for a in good]
     assert len({a.otn for a in good}) == 3
+    assert verify(pars).ok
+
+
+@contextmanager
+def _statements(pars: Pars) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()[:3]).upper())
+
+    sa.event.listen(pars.engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(pars.engine, "before_cursor_execute", on_execute)
+
+
+def test_a_batch_in_which_nothing_fails_writes_each_table_once(pars: Pars, backend: str) -> None:
+    svc.create_arrest(pars, OFFICER, _body("Before"), submit=True)
+    before = _counts(pars)
+    names = [f"Clean{n}" for n in range(5)]
+    outcomes = _Outcomes()
+    retried = pars.intake_group.retried
+    with _statements(pars) as seen, _one_batch(pars, outcomes, names):
+        for name in names:
+            outcomes.start(name, lambda n=name: svc.create_arrest(pars, OFFICER, _body(n), True))
+    assert all(isinstance(outcomes.results[n], Arrest) for n in names), outcomes.results
+    assert pars.intake_group.retried == retried
+    assert not [s for s in seen if "SAVEPOINT" in s]
+    assert seen.count("INSERT INTO ARRESTS") == 1  # the five arrests in one statement
+    assert seen.count("INSERT INTO ARREST_VERSIONS") == 1
+    assert seen.count("INSERT INTO OUTBOX") == 1
+    assert _counts(pars)["arrests"] == before["arrests"] + 5
+    assert verify(pars).ok
+
+
+def test_a_command_run_again_starts_from_its_input(
+    pars: Pars, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An arrest linked automatically in the batch's first run (its document then carries the
+    person) is matched and linked again in the second, not taken as already identified."""
+    from pars.config import Settings
+    from tests.integration.test_identity import _arrest, _identified
+
+    _, person = _identified(pars, "S1")
+    auto = Pars(
+        Settings(data_dir=pars.settings.data_dir, database_url=pars.settings.database_url,
+                 identity_auto_link=0.99),
+        clock=pars.clock, engine=pars.engine, keys=pars.keys,
+    )  # fmt: skip
+    entered = svc.on_arrest_entered
+
+    def refuse_one(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, who: Principal) -> None:
+        entered(pars, uow, arrest, who)
+        if arrest.document["person"]["last_name"] == "Refused":
+            raise InvalidInput.one("/person/last_name", "refused after its writes")
+
+    monkeypatch.setattr(svc, "on_arrest_entered", refuse_one)
+    outcomes = _Outcomes()
+    with _one_batch(auto, outcomes, ["linked", "refused"]):
+        outcomes.start("linked", lambda: _arrest(auto, aliases=[]))
+        _wait_for(lambda: auto.intake_group.waiting == 1, "the first to queue")
+        outcomes.start("refused", lambda: _arrest(auto, last_name="Refused", aliases=[]))
+    assert auto.intake_group.retried == 1
+    assert isinstance(outcomes.results["refused"], InvalidInput)
+    linked = outcomes.results["linked"]
+    decisions = [d for d in rows(pars, "identity_decisions") if d["arrest_id"] == linked]
+    assert [(d["outcome"], d["person_id"]) for d in decisions] == [("auto_linked", person)]
+    row = next(a for a in rows(pars, "arrests") if a["id"] == linked)
+    assert (row["state"], row["person_id"]) == ("identified", person)
     assert verify(pars).ok
 
 

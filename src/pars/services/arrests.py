@@ -124,9 +124,12 @@ def create_arrest(pars: Pars, who: Principal, data: ArrestIn, submit: bool = Fal
     if submit:
         require(pars, who, Step.SUBMIT)
     with _audited(pars, who, "arrest:created", None):
-        document, protected, charges = intake(pars, data)
+        built = [intake(pars, data)]  # its checks answer before the command joins a batch
 
         def enter(uow: SqlUnitOfWork) -> Arrest:
+            # A batch that failed runs again (store/group_commit.py); the first run's document
+            # may carry its identification, so a second one starts from the input again.
+            document, protected, charges = built.pop() if built else intake(pars, data)
             return _enter(pars, uow, who, data, document, protected, charges, submit)
 
         # Arrests entered at the same moment share one transaction (store/group_commit.py).

@@ -9,12 +9,19 @@ runs the waiting ones in one unit of work and pays that cost once:
   `limit`, its own first), runs them in arrival order, commits, wakes their callers, and hands
   the lead to the first command that arrived meanwhile. Nobody waits on a timer: a command
   alone runs at once, as it would without grouping.
-- In a batch of more than one, each command runs in its own savepoint, and its arrests are
-  written there (`SqlUnitOfWork.flush`), so any error it raises (a refusal, a constraint, a bug)
-  rolls back its own writes and audit entries only and is raised to its own caller. A batch of
-  one runs with no savepoint: exactly the transaction of an ungrouped command.
+- A batch of one runs in its own transaction: exactly that of an ungrouped command.
+- A larger batch runs first all together with no savepoint, its arrests, versions and events
+  written at the end in one statement per table. If anything fails before the COMMIT (a
+  refusal, a constraint, a bug), that transaction is rolled back whole and the batch runs
+  again, each command in its own savepoint with its arrests written there
+  (`SqlUnitOfWork.savepoint`, `flush`): a command that fails then takes back its own writes,
+  audit entries and events only, and its error is raised to its own caller.
 - No caller returns before the COMMIT that makes its command durable. If that COMMIT fails,
-  every command of the batch fails with its error, as each would have alone.
+  every command of the batch fails with its error, as each would have alone; it is never
+  retried, since it may have committed.
+
+So grouped work may run twice: it must build what it writes afresh on each call (a second
+call must not see objects the first one changed).
 
 Grouped work must use only the unit of work it is given (a second transaction of its own
 would wait on the SQLite write lock its leader holds), and should be a command whose locks
@@ -65,8 +72,11 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._waiting: list[_Job[object]] = []
         self._busy = False
-        self.batches = 0  # committed or failed, for the benchmarks and the tests
+        # For the benchmarks and the tests: batches run (committed or failed), the commands in
+        # them, and the batches that had to be run again command by command.
+        self.batches = 0
         self.commands = 0
+        self.retried = 0
 
     @property
     def waiting(self) -> int:
@@ -108,26 +118,52 @@ class GroupCommit:
 
     def _execute(self, batch: list[_Job[object]]) -> None:
         try:
-            with self._open() as uow:
-                if len(batch) == 1:
-                    # Alone: the command's own transaction, no savepoint.
-                    try:
-                        batch[0].value = batch[0].work(uow)
-                    except BaseException as e:
-                        batch[0].error = e
-                        return  # leaving the block rolls back
-                    uow.commit()
-                    return
-                for job in batch:
-                    try:
-                        with uow.savepoint():
-                            job.value = job.work(uow)
-                            uow.flush()
-                    except BaseException as e:
-                        job.value, job.error = None, e
-                if any(job.error is None for job in batch):
-                    uow.commit()
-        except BaseException as e:
+            if len(batch) == 1:
+                self._alone(batch[0])
+            elif not self._together(batch):
+                with self._lock:
+                    self.retried += 1
+                self._apart(batch)
+        except BaseException as e:  # opening, or the COMMIT: the whole batch fails
             for job in batch:
                 if job.error is None:
                     job.value, job.error = None, e
+
+    def _alone(self, job: _Job[object]) -> None:
+        """The command's own transaction, with no savepoint: as if there were no grouping."""
+        with self._open() as uow:
+            try:
+                job.value = job.work(uow)
+            except BaseException as e:
+                job.error = e
+                return  # leaving the block rolls back
+            uow.commit()
+
+    def _together(self, batch: list[_Job[object]]) -> bool:
+        """The batch in one transaction with no savepoint, its arrests written at the end in
+        one statement per table: the common case, in which no command fails. False, with
+        nothing written and nothing kept, if anything failed before the COMMIT."""
+        with self._open() as uow:
+            try:
+                values = [job.work(uow) for job in batch]
+                uow.prepare()
+            except Exception:
+                return False  # leaving the block rolls back
+            uow.commit()
+        for job, value in zip(batch, values, strict=True):
+            job.value = value
+        return True
+
+    def _apart(self, batch: list[_Job[object]]) -> None:
+        """The batch again, each command in its own savepoint: one that fails takes back its
+        own writes, audit entries and events, and its error is raised to its caller alone."""
+        with self._open() as uow:
+            for job in batch:
+                try:
+                    with uow.savepoint():
+                        job.value = job.work(uow)
+                        uow.flush()
+                except BaseException as e:
+                    job.value, job.error = None, e
+            if any(job.error is None for job in batch):
+                uow.commit()

@@ -95,6 +95,7 @@ class SqlUnitOfWork:
         self._events: list[DomainEvent] = []  # flushed, for the outbox at commit
         self.leaves: list[int] = []  # leaf indexes of the audit entries, once committed
         self._committed = False
+        self._prepared: tuple[list[DomainEvent], bool, Pending, list[int]] | None = None
         return self
 
     def __exit__(
@@ -155,11 +156,15 @@ class SqlUnitOfWork:
         the outbox insert at commit."""
         self._events += self.arrests.flush(self._clock.now())
 
-    def commit(self) -> list[DomainEvent]:
-        """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
-        Returns the events that were committed."""
+    def prepare(self) -> None:
+        """Everything of `commit` but the COMMIT itself: the changed arrests and their versions,
+        the outbox and audit rows, the `before_commit` hooks. A failure here leaves the outcome
+        certain (nothing is committed; see `pars.store.group_commit`, which retries then);
+        `commit` calls it unless it was called."""
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._prepared is not None:
+            return
         now = self._clock.now()
         self.flush()
         events, self._events = self._events, []
@@ -187,6 +192,14 @@ class SqlUnitOfWork:
         leaves = write_audit(self.conn, self._audit, self._clock, pending)
         for hook in self.before_commit:
             hook(self.conn)
+        self._prepared = (events, queued, pending, leaves)
+
+    def commit(self) -> list[DomainEvent]:
+        """Write the changed aggregates, their versions, audit and outbox rows, then COMMIT.
+        Returns the events that were committed."""
+        self.prepare()
+        assert self._prepared is not None
+        events, queued, pending, leaves = self._prepared
         self._tx.commit()
         self._committed = True
         pending.publish()
