@@ -11,7 +11,7 @@ fresh database, and reports the lowest and the median of each: the lowest is the
 disturbed by other programs.
 
     uv run python -m bench.intake_cpu [--backend sqlite|postgres] [--count N] [--rounds R]
-                                      [--compare /tmp/base/src] [--json]
+                                      [--compare /tmp/base/src] [--ungrouped] [--json]
     uv run python -m bench.intake_cpu --child --count N --profile FILE   # one round, cProfiled
 
 It is a benchmark, not a test: it asserts nothing about timing.
@@ -63,7 +63,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         engine = make_engine(url)
         migrate(engine)
         engine.dispose()
-        settings = Settings(data_dir=data_dir, database_url=url, log_level="warning")
+        grouping = {} if args.group_limit is None else {"intake_group_limit": args.group_limit}
+        settings = Settings(data_dir=data_dir, database_url=url, log_level="warning", **grouping)
         configure(settings.log_format, settings.log_level)
         app_pars = Pars(settings, keys=KeyRing(new_key_line()))
         add_user(app_pars, "bench.officer", "officer", "bench-password-not-secret")
@@ -163,7 +164,9 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _round(src: Path | None, args: argparse.Namespace, admin: str | None) -> dict[str, Any]:
+def _round(
+    src: Path | None, args: argparse.Namespace, admin: str | None, group_limit: int | None = None
+) -> dict[str, Any]:
     env = dict(os.environ)
     env = {k: v for k, v in env.items() if not k.startswith("PARS_")}
     if src is not None:
@@ -172,6 +175,8 @@ def _round(src: Path | None, args: argparse.Namespace, admin: str | None) -> dic
            "--clients", str(args.clients)]  # fmt: skip
     if admin:
         cmd += ["--admin-url", admin]
+    if group_limit is not None:
+        cmd += ["--group-limit", str(group_limit)]
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"round failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
@@ -179,11 +184,15 @@ def _round(src: Path | None, args: argparse.Namespace, admin: str | None) -> dic
     return result
 
 
+_KEYS = ("server_ms", "database_ms", "server_plus_database_ms", "arrests_per_s",
+         "statements_per_arrest", "arrests_per_transaction")  # fmt: skip
+
+
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    for r in rounds:
+        r["server_plus_database_ms"] = round(r["server_ms"] + (r["database_ms"] or 0.0), 3)
     out: dict[str, Any] = {"rounds": rounds, "pars": rounds[0]["pars"]}
-    keys = ("server_ms", "database_ms", "arrests_per_s", "statements_per_arrest",
-            "arrests_per_transaction")  # fmt: skip
-    for key in keys:
+    for key in _KEYS:
         values = [r[key] for r in rounds if r[key] is not None]
         if values:
             best = max(values) if key == "arrests_per_s" else min(values)
@@ -219,20 +228,28 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="with --child: cProfile the measured arrests into FILE (slows them: no figures)",
     )
+    p.add_argument(
+        "--ungrouped",
+        action="store_true",
+        help="alternate with the current code committing each arrest alone (group limit 1)",
+    )
+    p.add_argument("--group-limit", type=int, help=argparse.SUPPRESS)
     p.add_argument("--admin-url", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args)))
         return 0
-    versions: dict[str, Path | None] = {"current": None}
+    versions: dict[str, tuple[Path | None, int | None]] = {"current": (None, None)}
     if args.compare:
-        versions["compare"] = args.compare.resolve()
+        versions["compare"] = (args.compare.resolve(), None)
+    if args.ungrouped:
+        versions["ungrouped"] = (None, 1)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in versions}
     load_start = list(os.getloadavg())
     with _admin(args.backend) as admin:
         for i in range(args.rounds):
-            for name, src in versions.items():
-                r = _round(src, args, admin)
+            for name, (src, group_limit) in versions.items():
+                r = _round(src, args, admin, group_limit)
                 results[name].append(r)
                 print(
                     f"[round {i + 1}] {name:8} server {r['server_ms']:6.2f} ms  database "
@@ -252,10 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, s in summary["versions"].items():
         print(f"{name}: {s['pars']}")
-        for key in ("server_ms", "database_ms", "statements_per_arrest", "arrests_per_s",
-                    "arrests_per_transaction"):  # fmt: skip
+        for key in _KEYS:
             if key in s:
                 print(f"  {key}: best {s[key]['best']}, median {s[key]['median']}")
+    mine = summary["versions"]["current"]["server_plus_database_ms"]
+    for name, other in summary["versions"].items():
+        if name != "current":
+            theirs = other["server_plus_database_ms"]
+            ratio = {k: round(mine[k] / theirs[k], 3) for k in ("best", "median")}
+            summary.setdefault("current_over", {})[name] = ratio
+            print(f"current / {name}, server + database: lowest {ratio['best']}, "
+                  f"median {ratio['median']}")  # fmt: skip
     if args.json:
         print(json.dumps(summary, separators=(",", ":")))
     return 0

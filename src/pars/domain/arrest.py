@@ -422,10 +422,15 @@ class Arrest:
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the non-protected state, as stored for each version."""
+        return copy.deepcopy(self.stored_form())
+
+    def stored_form(self) -> dict[str, Any]:
+        """The non-protected state as stored for each version, sharing the arrest's own
+        dictionaries: for a writer that encodes it at once (the store), not to be kept."""
         return {
-            "document": copy.deepcopy(self.document),
+            "document": self.document,
             "charges": [c.to_dict() for c in self.charges],
             "state": self.state.value,
             "custody": self.custody.value,
-            "history": copy.deepcopy(self.history),
+            "history": self.history,
         }

@@ -320,7 +320,8 @@ class ArrestRepository:
             "person_id": None if hidden else identification.get("person_id"),
             "created_by": arrest.created_by,
             "updated_at": now,
-            "document": arrest.snapshot(),
+            # Encoded by the statements of this flush, before the arrest can change again.
+            "document": arrest.stored_form(),
             "protected": (
                 self._keys.encrypt(arrest.protected, arrest.id) if arrest.protected else None
             ),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from pars.store.bulk import loads_json
+from pars.store.bulk import dumps_json, loads_json
 
 __all__ = ["NO_SNAPSHOT", "READ_ONLY", "make_engine", "migrate", "per_engine", "write_turn"]
 
@@ -37,6 +37,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
             hide_parameters=True,  # a database error's message must not carry record data
+            json_serializer=dumps_json,
             json_deserializer=loads_json,
             **kwargs,
         )
@@ -70,7 +71,13 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("pool_size", 40)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 1800)
-    return sa.create_engine(url, hide_parameters=True, json_deserializer=loads_json, **kwargs)
+    return sa.create_engine(
+        url,
+        hide_parameters=True,
+        json_serializer=dumps_json,
+        json_deserializer=loads_json,
+        **kwargs,
+    )
 
 
 _T = TypeVar("_T")
