@@ -124,6 +124,11 @@ def test_figures_follow_the_deployment(api: Api, backend: str) -> None:
     assert 3 <= _one(after, "pars_checkpoint_size") <= _one(after, "pars_log_size")
     assert _one(after, "pars_checkpoint_age_seconds") == 0
     assert _one(after, "pars_accounts_locked") == 0
+    # One after the other, each arrest is a transaction of its own (test_group_commit.py has
+    # the batches).
+    assert _one(after, "pars_intake_arrests_total") == 3
+    assert _one(after, "pars_intake_transactions_total") == 3
+    assert _one(after, "pars_intake_batches_retried_total") == 0
 
     requests = after["pars_http_requests_total"]
     routes = {ls["route"] for ls, _v in requests}

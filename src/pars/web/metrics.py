@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import structlog
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
@@ -138,6 +138,22 @@ class OperationsCollector(Collector):
             {(kind,): n for kind, n in f.identity_queue.items()},
         )
         yield _gauge("pars_accounts_locked", "Staff accounts locked now.", f.accounts_locked)
+        group = self.pars.intake_group  # this process's group commit (store/group_commit.py)
+        yield CounterMetricFamily(
+            "pars_intake_transactions",
+            "Transactions this process's group commit ran for new arrests.",
+            value=group.batches,
+        )
+        yield CounterMetricFamily(
+            "pars_intake_arrests",
+            "New arrests (committed or refused) those transactions carried.",
+            value=group.commands,
+        )
+        yield CounterMetricFamily(
+            "pars_intake_batches_retried",
+            "Batches run again one savepoint per arrest because one of them failed.",
+            value=group.retried,
+        )
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
