@@ -21,6 +21,8 @@ def _visible_text(v: str) -> str:
     U+2060, U+FEFF, the BOM), which make two names that look the same differ, the soft hyphen
     and the rest. NFC makes one spelling of each accented letter, so that "é" typed as one
     character or as e and a combining accent is the same name."""
+    if v.isascii():
+        return v  # already NFC, and every format character is beyond ASCII (a constant-time test)
     v = unicodedata.normalize("NFC", v)
     for c in v:
         if unicodedata.category(c) == "Cf":
