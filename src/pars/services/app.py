@@ -125,7 +125,11 @@ class Pars:
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
         # New arrests entered at the same moment share a transaction (store/group_commit.py).
-        self.intake_group = GroupCommit(lambda: self.uow(), settings.intake_group_limit)
+        self.intake_group = GroupCommit(
+            lambda: self.uow(),
+            settings.intake_group_limit,
+            before_batch=lambda uow, n: uow.arrests.reserve_otn_numbers(n),
+        )
 
     def wake_feeds(self) -> None:
         """The relay queued deliveries: open SSE streams and long-polls look again."""

@@ -60,12 +60,33 @@ class ArrestRepository:
         self._conn = conn
         self._keys = keys
         self._seen: dict[str, tuple[Arrest, int, bool]] = {}  # id -> (arrest, loaded version, new)
+        self._reserved: list[int] = []  # OTN numbers taken ahead, in order
 
     # -- identifiers ---------------------------------------------------------------------
 
     def next_otn_number(self) -> int:
+        if self._reserved:
+            return self._reserved.pop(0)
         result = self._conn.execute(_NEXT_OTN)
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def reserve_otn_numbers(self, count: int) -> None:
+        """Take `count` OTN numbers in one statement, for the next `next_otn_number` calls of
+        this transaction (a batch of new arrests: see `pars.store.group_commit`). A number
+        reserved and not used leaves a gap, as a rolled-back arrest does on PostgreSQL."""
+        if count < 2:
+            return
+        if self._conn.dialect.name == "postgresql":
+            q = sa.text(
+                "INSERT INTO otn_sequence (n) SELECT nextval(pg_get_serial_sequence("
+                "'otn_sequence', 'n')) FROM generate_series(1, :count) RETURNING n"
+            ).bindparams(count=count)
+        else:
+            q = sa.text(
+                "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < :count)"
+                " INSERT INTO otn_sequence (n) SELECT NULL FROM k RETURNING n"
+            ).bindparams(count=count)
+        self._reserved += sorted(int(n) for n in self._conn.execute(q).scalars())
 
     def next_docket_number(self) -> int:
         result = self._conn.execute(_NEXT_DOCKET)
