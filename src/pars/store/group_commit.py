@@ -1,4 +1,4 @@
-"""Group commit: concurrent commands of one process share a transaction, each in a savepoint.
+"""Group commit: concurrent commands of one process share one transaction.
 
 A command's fixed cost is mostly its transaction's: BEGIN and COMMIT (a WAL flush on
 PostgreSQL), the disclosure log's head update and its node rows, the outbox insert, the
@@ -27,8 +27,9 @@ Grouped work must use only the unit of work it is given (a second transaction of
 would wait on the SQLite write lock its leader holds), and should be a command whose locks
 cannot interleave with another process's batch in a different order: on PostgreSQL two
 batches that lock two existing arrests in opposite orders would deadlock where two single
-commands would not. Creating an arrest locks only the OTN counter and the log's head, in that
-order, so it is grouped; commands on existing arrests are not.
+commands would not. Creating an arrest inserts new rows only (its OTN number comes from a
+sequence on PostgreSQL) and takes one row lock, the log's head, last, so it is grouped;
+commands on existing arrests are not.
 """
 
 from __future__ import annotations
