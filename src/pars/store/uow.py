@@ -146,10 +146,6 @@ class SqlUnitOfWork:
         """The position the next audit entry takes; after COMMIT, `leaves[mark]` is its leaf."""
         return len(self._audit)
 
-    def forget_audit(self, mark: int) -> None:
-        """Drop the entries audited since `mark` (their savepoint was rolled back)."""
-        del self._audit[mark:]
-
     def flush(self) -> None:
         """Write the changed arrests and their versions now (inside a savepoint, so that a
         rollback to it takes them back: see `pars.store.group_commit`); their events wait for

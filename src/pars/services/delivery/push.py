@@ -111,10 +111,9 @@ def _prepare(
                 one = _prepare_one(pars, looked_up, item, transport, refuse, now)
             else:
                 try:
-                    with uow.conn.begin_nested():
+                    with uow.savepoint():  # a failure takes back the item's rows and audit
                         one = _prepare_one(pars, looked_up, item, transport, refuse, now)
                 except Exception as e:  # this item's own failure; the others go on
-                    uow.forget_audit(mark)
                     broken.append((item, e))
                     continue
             if one is not None:
