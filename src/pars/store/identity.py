@@ -43,7 +43,6 @@ _RECORDS = sa.text(
 # Built once: a statement built per call costs its construction and cache-key walk each time
 # (the arrest intake runs both of these).
 _LATEST_MODEL = sa.select(sa.func.max(identity_models.c.version))
-_UNREAD = object()
 _ADD_DECISION = sa.insert(identity_decisions)
 
 
@@ -63,7 +62,7 @@ class CandidateRow(NamedTuple):
 class IdentityRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
-        self._latest_model: int | object | None = _UNREAD  # read once per unit of work
+        self._latest_model: tuple[int | None] | None = None  # (version,) once read
 
     # -- records and keys ----------------------------------------------------------------
 
@@ -229,10 +228,10 @@ class IdentityRepository:
     def latest_model_version(self) -> int | None:
         """The newest model's version, read once per unit of work (a batch of grouped
         commands shares one); a model this one adds is seen at once."""
-        if self._latest_model is _UNREAD:
+        if self._latest_model is None:
             value = self._conn.execute(_LATEST_MODEL).scalar()
-            self._latest_model = int(value) if value is not None else None
-        return self._latest_model  # type: ignore[return-value]
+            self._latest_model = (int(value) if value is not None else None,)
+        return self._latest_model[0]
 
     def model(self, version: int) -> dict[str, Any] | None:
         q = sa.select(identity_models).where(identity_models.c.version == version)
@@ -246,7 +245,7 @@ class IdentityRepository:
                 version=version, created_at=now, created_by=by, parameters=parameters
             )
         )
-        self._latest_model = version
+        self._latest_model = (version,)
         return version
 
     # -- decisions and the review queue --------------------------------------------------
