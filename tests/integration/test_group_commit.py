@@ -202,15 +202,10 @@ def test_a_command_run_again_starts_from_its_input(
 ) -> None:
     """An arrest linked automatically in the batch's first run (its document then carries the
     person) is matched and linked again in the second, not taken as already identified."""
-    from pars.config import Settings
-    from tests.integration.test_identity import _arrest, _identified
+    from tests.integration.test_identity import _arrest, _identified, auto_linking
 
     _, person = _identified(pars, "S1")
-    auto = Pars(
-        Settings(data_dir=pars.settings.data_dir, database_url=pars.settings.database_url,
-                 identity_auto_link=0.99),
-        clock=pars.clock, engine=pars.engine, keys=pars.keys,
-    )  # fmt: skip
+    auto = auto_linking(pars)
     entered = svc.on_arrest_entered
 
     def refuse_one(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, who: Principal) -> None:

@@ -44,6 +44,15 @@ def _identified(pars: Pars, local_id: str, **person: Any) -> tuple[str, str]:
     return aid, arrest.document["identification"]["person_id"]
 
 
+def auto_linking(pars: Pars) -> Pars:
+    """`pars`'s database and clock, with new arrests linked at once above 0.99."""
+    return Pars(
+        Settings(data_dir=pars.settings.data_dir, database_url=pars.settings.database_url,
+                 identity_auto_link=0.99),
+        clock=pars.clock, engine=pars.engine, keys=pars.keys,
+    )  # fmt: skip
+
+
 def _decisions(pars: Pars, arrest_id: str) -> list[dict[str, Any]]:
     return [d for d in rows(pars, "identity_decisions") if d["arrest_id"] == arrest_id]
 
@@ -111,11 +120,7 @@ def test_exact_ssn_through_a_keyed_blind_index_only(pars: Pars, backend: str) ->
 
 def test_auto_link_above_the_configured_threshold(pars: Pars, backend: str) -> None:
     _, person = _identified(pars, "S1")
-    auto = Pars(
-        Settings(data_dir=pars.settings.data_dir, database_url=pars.settings.database_url,
-                 identity_auto_link=0.99),
-        clock=pars.clock, engine=pars.engine, keys=pars.keys,
-    )  # fmt: skip
+    auto = auto_linking(pars)
     again = _arrest(auto, aliases=[])
     (decision,) = _decisions(pars, again)
     assert (decision["outcome"], decision["status"]) == ("auto_linked", "closed")
