@@ -30,9 +30,15 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine with PARS's connection settings: WAL, foreign keys and a busy timeout on SQLite;
     a sized pool on PostgreSQL."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # A file database's pool holds as many connections as there are worker threads, as
+            # on PostgreSQL: SQLAlchemy's default keeps 5, and under load closed and reopened
+            # the rest (a connection and its four PRAGMAs each time), a fifth of an arrest's
+            # CPU in the group commit's batches. An idle SQLite connection costs a file handle.
+            kwargs.setdefault("pool_size", 40)
+            kwargs.setdefault("max_overflow", 10)
         engine = sa.create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
