@@ -129,6 +129,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         loop = asyncio.new_event_loop()
         loop.run_until_complete(drive(0, 100))  # warm-up: caches, pool, prepared statements
         statements[0] = 0
+        probe = getattr(app_pars, "revocation_probe", None)  # reads outside SQLAlchemy
+        probed0 = probe.reads if probe is not None else 0
         pg0 = postgres_cpu(postmaster)
         profiler = None
         if args.profile:
@@ -138,9 +140,10 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
             profiler.enable()
         group = getattr(app_pars, "intake_group", None)  # group commit, since 2026-12-06
         grouped0 = (group.batches, group.commands) if group is not None else None
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        cpu0, wall0, loop0 = time.process_time(), time.perf_counter(), time.thread_time()
         answers = loop.run_until_complete(drive(1000, args.count))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        loop_cpu = time.thread_time() - loop0
         per_batch = None
         if group is not None and grouped0 is not None and group.batches > grouped0[0]:
             per_batch = (group.commands - grouped0[1]) / (group.batches - grouped0[0])
@@ -148,6 +151,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
             profiler.disable()
             profiler.dump_stats(args.profile)
         pg1 = postgres_cpu(postmaster)
+        if probe is not None:
+            statements[0] += probe.reads - probed0
         loop.close()
         app_pars.engine.dispose()
     ok = sum(1 for s in answers if s == 201)
@@ -157,6 +162,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "arrests": ok,
         "failures": len(answers) - ok,
         "server_ms": round(1000 * cpu / max(ok, 1), 3),
+        "event_loop_ms": round(1000 * loop_cpu / max(ok, 1), 3),
         "database_ms": None if database is None else round(1000 * database / max(ok, 1), 3),
         "statements_per_arrest": round(statements[0] / max(ok, 1), 2),
         "arrests_per_s": round(ok / wall, 1),

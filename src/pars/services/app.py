@@ -25,6 +25,7 @@ from pars.logs import error_name
 from pars.services.delivery.outbound import Resolve, system_resolve
 from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
+from pars.store.accounts import RevocationProbe
 from pars.store.audit import frontier
 from pars.store.engine import make_engine, write_turn
 from pars.store.group_commit import GroupCommit
@@ -100,6 +101,8 @@ class Pars:
         # token hash -> (when read, revocation version then, what was read); see
         # services.auth.authenticate
         self.token_cache: dict[str, tuple[datetime, int, Any]] = {}
+        # SQLite: the revocation counter read without a worker thread (authenticate_at_once).
+        self.revocation_probe = RevocationProbe.of(self.engine)
         self.logon_guard = LogonGuard(settings)
         self.policy = (
             JurisdictionPolicy.shipped(settings.policy)

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from pars.store.tables import api_tokens, persons, revocation_version, users
 
-__all__ = ["PersonRepository", "UserRecord", "UserRepository"]
+__all__ = ["PersonRepository", "RevocationProbe", "UserRecord", "UserRepository"]
 
 
 # Read on every authenticated request: built once.
 _REVOCATION_VERSION = sa.select(revocation_version.c.version).where(revocation_version.c.id == 1)
+_REVOCATION_VERSION_SQL = "SELECT version FROM revocation_version WHERE id = 1"
+
+
+class RevocationProbe:
+    """The revocation counter of a SQLite database file, read where nothing may wait (the
+    server's event loop): on a connection of its own that only reads, outside any transaction
+    (each read sees the newest commit of every process), with no busy wait. `read()` is None
+    whenever the answer is not at hand at once (the database busy or locked, the probe in use
+    by another thread, any error): the caller then reads it the ordinary way, in a worker
+    thread. A SQLite read in WAL mode takes no lock a writer holds, so that is rare."""
+
+    def __init__(self, path: str) -> None:
+        # Opened at the first read, never creating the file (`pars init` creates it).
+        self._uri = Path(path).resolve().as_uri() + "?mode=rw"
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self.reads = 0  # answered reads, for the benchmarks' statement counts
+
+    @classmethod
+    def of(cls, engine: sa.Engine) -> RevocationProbe | None:
+        """A probe for a SQLite file database; None for PostgreSQL (a read there is a round
+        trip, which the event loop must not wait for) and for an in-memory database."""
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+            return None
+        return cls(str(database))
+
+    def read(self) -> int | None:
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._conn is None:
+                self._conn = sqlite3.connect(
+                    self._uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False
+                )
+                self._conn.execute("PRAGMA query_only=ON")
+            row = self._conn.execute(_REVOCATION_VERSION_SQL).fetchone()
+            self.reads += 1
+        except sqlite3.Error:
+            return None
+        finally:
+            self._lock.release()
+        return None if row is None else int(row[0])
 
 
 @dataclass(frozen=True)

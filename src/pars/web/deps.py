@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from pars.domain.errors import Unauthenticated
 from pars.domain.roles import STEP_ROLES, Role, Step
 from pars.services.app import Pars, Principal
-from pars.services.auth import authenticate, require, require_role
+from pars.services.auth import authenticate, authenticate_at_once, require, require_role
 from pars.services.logon_guard import TokenBucket
 from pars.store.uow import AuditEntry
 from pars.web.problems import BadRequest
@@ -95,15 +95,25 @@ def pars_of(request: Request) -> Pars:
     return pars
 
 
-def _caller(request: Request) -> Principal:
+async def _caller(request: Request) -> Principal:
     pars = pars_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        audit_unauthenticated(pars, request, "no credentials")
+        await run_in_threadpool(audit_unauthenticated, pars, request, "no credentials")
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one at /api/v1/auth/token")
+    # A token seen in the last seconds is answered here, on SQLite without a worker thread
+    # (one read that never waits); a hand-off cost more CPU than the whole check. Anything
+    # else, a refusal included, is answered by `authenticate` in a worker thread.
+    who = authenticate_at_once(pars, token.strip())
+    if who is not None:
+        return who
+    return await run_in_threadpool(_authenticate, pars, request, token.strip())
+
+
+def _authenticate(pars: Pars, request: Request, token: str) -> Principal:
     try:
-        return authenticate(pars, token.strip())
+        return authenticate(pars, token)
     except Unauthenticated:
         audit_unauthenticated(pars, request, "refused")
         raise
