@@ -300,3 +300,29 @@ def test_outbox_rows_notify_the_relay_at_commit_only(pars: Pars, backend: str) -
         with pars.engine.begin() as conn:
             conn.execute(sa.insert(outbox), [event()])
         assert heard(listener) == 1
+
+
+def test_one_of_matches_in_on_both_backends_and_keeps_one_statement_text(
+    pars: Pars, backend: str
+) -> None:
+    from pars.store.bulk import one_of
+    from pars.store.tables import arrest_versions, arrests
+
+    made = [
+        svc.create_arrest(pars, OFFICER, ArrestIn.model_validate(arrest_body()), submit=True)
+        for _ in range(3)
+    ]
+    ids = [a.id for a in made]
+    texts = set()
+    with pars.engine.connect() as conn:
+        for wanted in ([], ids[:1], ids, [*ids, str(uuid.uuid4())]):
+            q = sa.select(arrests.c.id).where(one_of(conn, arrests.c.id, wanted))
+            assert {r[0] for r in conn.execute(q)} == set(wanted) & set(ids)
+            texts.add(str(q.compile(conn, compile_kwargs={"render_postcompile": True})))
+        q = sa.select(arrest_versions.c.arrest_id).where(
+            one_of(conn, arrest_versions.c.version, sorted({a.version for a in made})),
+            one_of(conn, arrest_versions.c.arrest_id, ids),
+        )
+        assert sorted(r[0] for r in conn.execute(q)) == sorted(ids)
+    if backend == "postgres":
+        assert len(texts) == 1, texts  # the same statement whatever the number of ids

@@ -17,7 +17,7 @@ from pars.domain.arrest import Arrest, ArrestState, Custody
 from pars.domain.charging import Charge
 from pars.domain.errors import Conflict, InvalidInput, NotFound
 from pars.domain.events import DomainEvent
-from pars.store.bulk import loads_json
+from pars.store.bulk import loads_json, one_of
 from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_sequence
 
 __all__ = ["ArrestFilter", "ArrestRepository", "Page"]
@@ -185,6 +185,8 @@ class ArrestRepository:
         ids = sorted({arrest_id for arrest_id, _ in pairs})
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            in_chunk = set(chunk)
+            versions = sorted({v for a, v in pairs if a in in_chunk})
             rows = self._conn.execute(
                 sa.select(
                     arrest_versions.c.arrest_id,
@@ -197,8 +199,8 @@ class ArrestRepository:
                 )
                 .join(arrest_versions, arrest_versions.c.arrest_id == arrests.c.id)
                 .where(
-                    arrests.c.id.in_(chunk),
-                    arrest_versions.c.version.in_(sorted({v for a, v in pairs if a in chunk})),
+                    one_of(self._conn, arrests.c.id, chunk),
+                    one_of(self._conn, arrest_versions.c.version, versions),
                 )
             ).mappings()
             for row in rows:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "CopyInProgress",
@@ -27,11 +28,23 @@ __all__ = [
     "insert_rows",
     "is_postgres",
     "loads_json",
+    "one_of",
 ]
 
 
 def is_postgres(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """`column IN values`. On PostgreSQL, `column = ANY(:values)` with the values sent as one
+    array: the statement's text is then the same whatever their number, so psycopg's query
+    cache serves it, where an IN list of 500 placeholders (the relay's batches) was longer
+    than that cache takes and was parsed again on every execution."""
+    if is_postgres(conn):
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == sa.any_(array)
+    return column.in_(values)
 
 
 def dumps_json(value: Any) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from pars.domain.arrest import Arrest
+from pars.store.bulk import one_of
 from pars.store.tables import arrest_versions, arrests
 from pars.store.uow import SqlUnitOfWork
 
@@ -55,7 +56,7 @@ def latest_corrections(conn: sa.Connection, ids: list[str]) -> dict[str, int]:
     for start in range(0, len(ids), _CHUNK):
         q = (
             sa.select(v.arrest_id, sa.func.max(v.version))
-            .where(v.arrest_id.in_(ids[start : start + _CHUNK]), v.action == "correct")
+            .where(one_of(conn, v.arrest_id, ids[start : start + _CHUNK]), v.action == "correct")
             .group_by(v.arrest_id)
         )
         out.update({arrest_id: int(version) for arrest_id, version in conn.execute(q)})
@@ -70,7 +71,7 @@ def _share_lock(conn: sa.Connection, ids: list[str]) -> None:
     for start in range(0, len(ids), _CHUNK):
         q = (
             sa.select(arrests.c.id)
-            .where(arrests.c.id.in_(ids[start : start + _CHUNK]))
+            .where(one_of(conn, arrests.c.id, ids[start : start + _CHUNK]))
             .order_by(arrests.c.id)
             .with_for_update(read=True, key_share=True)
         )

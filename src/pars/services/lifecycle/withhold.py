@@ -27,6 +27,7 @@ from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
 from pars.sharing.projection import project_record
+from pars.store.bulk import one_of
 from pars.store.relay import RECALL_EVENT
 from pars.store.tables import arrests, deliveries
 from pars.store.uow import SqlUnitOfWork
@@ -138,5 +139,7 @@ def closed_subjects(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
     wanted = sorted(set(ids))
     if not wanted:
         return set()
-    q = sa.select(arrests.c.id).where(arrests.c.id.in_(wanted), arrests.c.state.in_(_CLOSED))
+    q = sa.select(arrests.c.id).where(
+        one_of(conn, arrests.c.id, wanted), arrests.c.state.in_(_CLOSED)
+    )
     return {r[0] for r in conn.execute(q)}
