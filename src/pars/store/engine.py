@@ -34,9 +34,9 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # A file database's pool holds as many connections as there are worker threads, as
-            # on PostgreSQL: SQLAlchemy's default keeps 5, and under load closed and reopened
-            # the rest (a connection and its four PRAGMAs each time), a fifth of an arrest's
-            # CPU in the group commit's batches. An idle SQLite connection costs a file handle.
+            # on PostgreSQL: SQLAlchemy's default keeps 5, and under the group commit's load
+            # closed and reopened the rest, a connection and its four PRAGMAs about every fifth
+            # request. An idle SQLite connection costs a file handle.
             kwargs.setdefault("pool_size", 40)
             kwargs.setdefault("max_overflow", 10)
         engine = sa.create_engine(
