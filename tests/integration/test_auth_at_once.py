@@ -135,7 +135,7 @@ def test_a_database_locked_by_another_writer_does_not_stop_the_probe(pars: Pars)
 
 def test_a_probe_never_creates_a_database_file(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "pars.db"
-    probe = RevocationProbe(str(missing))
+    probe = RevocationProbe(missing)
     assert probe.read() is None
     assert not missing.exists() and not missing.parent.exists()
     assert RevocationProbe.of(make_engine("sqlite://")) is None  # in memory: another database

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from pars.services.logon_guard import LogonGuard
 from pars.sharing.policy import JurisdictionPolicy
 from pars.store.accounts import RevocationProbe
 from pars.store.audit import frontier
-from pars.store.engine import make_engine, write_turn
+from pars.store.engine import make_engine, sqlite_file, write_turn
 from pars.store.group_commit import GroupCommit
 from pars.store.notify import OUTBOX, QUEUE, Listener
 from pars.store.uow import AuditEntry, SqlUnitOfWork, write_audit
@@ -119,12 +118,8 @@ class Pars:
         self._queue_watchers: set[Callable[[], None]] = set()
         self._listener: Listener | None = None
         # SQLite: other processes on the same database file are woken by datagrams (store/wake.py).
-        database = self.engine.url.database
-        self._wake = (
-            WakeDirectory(Path(database))
-            if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
-            else None
-        )
+        database = sqlite_file(self.engine)
+        self._wake = WakeDirectory(database) if database is not None else None
         slug = re.sub(r"[^a-z0-9]+", "-", settings.jurisdiction.lower()).strip("-")
         self.source = f"urn:pars:{slug}"
         # New arrests entered at the same moment share a transaction (store/group_commit.py).

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pars.store.engine import sqlite_file
 from pars.store.tables import api_tokens, persons, revocation_version, users
 
 __all__ = ["PersonRepository", "RevocationProbe", "UserRecord", "UserRepository"]
@@ -29,9 +30,9 @@ class RevocationProbe:
     by another thread, any error): the caller then reads it the ordinary way, in a worker
     thread. A SQLite read in WAL mode takes no lock a writer holds, so that is rare."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: Path) -> None:
         # Opened at the first read, never creating the file (`pars init` creates it).
-        self._uri = Path(path).resolve().as_uri() + "?mode=rw"
+        self._uri = path.resolve().as_uri() + "?mode=rw"
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self.reads = 0  # answered reads, for the benchmarks' statement counts
@@ -40,10 +41,8 @@ class RevocationProbe:
     def of(cls, engine: sa.Engine) -> RevocationProbe | None:
         """A probe for a SQLite file database; None for PostgreSQL (a read there is a round
         trip, which the event loop must not wait for) and for an in-memory database."""
-        database = engine.url.database
-        if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
-            return None
-        return cls(str(database))
+        database = sqlite_file(engine)
+        return cls(database) if database is not None else None
 
     def read(self) -> int | None:
         if not self._lock.acquire(blocking=False):

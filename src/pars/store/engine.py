@@ -15,7 +15,15 @@ from alembic.config import Config
 
 from pars.store.bulk import dumps_json, loads_json
 
-__all__ = ["NO_SNAPSHOT", "READ_ONLY", "make_engine", "migrate", "per_engine", "write_turn"]
+__all__ = [
+    "NO_SNAPSHOT",
+    "READ_ONLY",
+    "make_engine",
+    "migrate",
+    "per_engine",
+    "sqlite_file",
+    "write_turn",
+]
 
 # Execution option marking a connection whose transaction only reads.
 READ_ONLY = "pars_read_only"
@@ -84,6 +92,17 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         json_deserializer=loads_json,
         **kwargs,
     )
+
+
+def sqlite_file(engine: sa.Engine) -> Path | None:
+    """The database file of a SQLite engine; None on PostgreSQL and for an in-memory database
+    (which no other connection or process can share)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
 
 
 _T = TypeVar("_T")

@@ -26,6 +26,8 @@ from typing import IO, Protocol
 import psycopg
 import sqlalchemy as sa
 
+from pars.store.engine import sqlite_file
+
 __all__ = ["Lease", "lease_for"]
 
 # The advisory lock's key: a constant of PARS's own (b"PARSRLAY" read as a signed 64-bit
@@ -191,7 +193,7 @@ class _ProcessLease:
 def lease_for(engine: sa.Engine) -> Lease:
     if engine.dialect.name == "postgresql":
         return _PostgresLease(engine)
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file::memory:"):
+    database = sqlite_file(engine)
+    if database is None:
         return _ProcessLease()
-    return _FileLease(Path(database).with_name(Path(database).name + ".relay-lease"))
+    return _FileLease(database.with_name(database.name + ".relay-lease"))
