@@ -252,12 +252,27 @@ def authenticate_at_once(pars: Pars, token: str) -> Principal | None:
         return None
     if probe.read() != cached[1]:
         return None
-    user, expires, last_used, revoked = cached[2]
-    if revoked or user.disabled or expires <= now:
-        return None
-    if now - last_used >= min(_TOUCH_EVERY, timedelta(minutes=pars.settings.session_idle_minutes)):
+    user, _, last_used, _ = cached[2]
+    # A last use due to be written is a write, and the idle limit (at least a minute) is
+    # past it, so the thread answers both.
+    if _refusal(pars, cached[2], now) is not None or now - last_used >= _TOUCH_EVERY:
         return None
     return Principal(user.username, user.role, user.owner)
+
+
+def _refusal(
+    pars: Pars, found: tuple[UserRecord, datetime, datetime, bool], now: datetime
+) -> str | None:
+    """Why a token read (its user, expiry, last use, revoked flag) is refused now; None if
+    it is not."""
+    user, expires, last_used, revoked = found
+    if revoked or user.disabled:
+        return "unknown or revoked token"
+    if expires <= now:
+        return "token expired; log in again"
+    if now - last_used > timedelta(minutes=pars.settings.session_idle_minutes):
+        return "session locked after inactivity; log in again"
+    return None
 
 
 def authenticate(pars: Pars, token: str) -> Principal:
@@ -283,13 +298,10 @@ def authenticate(pars: Pars, token: str) -> Principal:
                 pars.token_cache[th] = (now, version, found)
     if found is None:
         raise Unauthenticated("unknown or revoked token")
+    refused = _refusal(pars, found, now)
+    if refused is not None:
+        raise Unauthenticated(refused)
     user, expires, last_used, revoked = found
-    if revoked or user.disabled:
-        raise Unauthenticated("unknown or revoked token")
-    if expires <= now:
-        raise Unauthenticated("token expired; log in again")
-    if now - last_used > timedelta(minutes=pars.settings.session_idle_minutes):
-        raise Unauthenticated("session locked after inactivity; log in again")
     if now - last_used >= _TOUCH_EVERY:
         # Written at most once a minute per token, so reads rarely take the write lock.
         with pars.uow() as uow:

@@ -99,16 +99,17 @@ async def _caller(request: Request) -> Principal:
     pars = pars_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         await run_in_threadpool(audit_unauthenticated, pars, request, "no credentials")
         raise Unauthenticated("send 'Authorization: Bearer <token>'; get one at /api/v1/auth/token")
     # A token seen in the last seconds is answered here, on SQLite without a worker thread
     # (one read that never waits); a hand-off cost more CPU than the whole check. Anything
     # else, a refusal included, is answered by `authenticate` in a worker thread.
-    who = authenticate_at_once(pars, token.strip())
+    who = authenticate_at_once(pars, token)
     if who is not None:
         return who
-    return await run_in_threadpool(_authenticate, pars, request, token.strip())
+    return await run_in_threadpool(_authenticate, pars, request, token)
 
 
 def _authenticate(pars: Pars, request: Request, token: str) -> Principal:
