@@ -149,6 +149,16 @@ def pars(
     app_pars.engine.dispose()
 
 
+@pytest.fixture
+def other_process(db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Pars]:
+    """A second process's application on the same database as `pars`: its own engine, token
+    cache and revocation probe."""
+    settings = Settings(data_dir=tmp_path, database_url=db_url, audit_signing_key=AUDIT_SIGNING_KEY)
+    second = Pars(settings, clock=clock, keys=KeyRing(KEYS))
+    yield second
+    second.engine.dispose()
+
+
 class Api:
     """An HTTP client that can act as any seeded user: `api.as_("prosecutor").post(...)`."""
 

@@ -6,14 +6,11 @@ answers. The refusals below each come back None; the thread then refuses exactly
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from pars.config import Settings
-from pars.crypto import KeyRing
 from pars.domain.clock import FakeClock
 from pars.domain.errors import Unauthenticated
 from pars.services import accounts_admin
@@ -21,18 +18,8 @@ from pars.services.app import Pars, Principal
 from pars.services.auth import authenticate, authenticate_at_once, issue_token
 from pars.store.accounts import RevocationProbe
 from pars.store.engine import make_engine
-from tests.conftest import AUDIT_SIGNING_KEY, KEYS
 
 ADMIN = Principal("admin1", "admin")
-
-
-@pytest.fixture
-def other(db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Pars]:
-    """A second process's application on the same database file."""
-    settings = Settings(data_dir=tmp_path, database_url=db_url, audit_signing_key=AUDIT_SIGNING_KEY)
-    second = Pars(settings, clock=clock, keys=KeyRing(KEYS))
-    yield second
-    second.engine.dispose()
 
 
 def _seen(pars: Pars, username: str) -> str:
@@ -54,11 +41,12 @@ def test_a_token_just_seen_is_answered_with_one_read_of_the_counter(pars: Pars) 
 
 
 def test_a_revocation_in_another_process_is_seen_at_the_next_request(
-    pars: Pars, other: Pars
+    pars: Pars, other_process: Pars
 ) -> None:
     officer, clerk = _seen(pars, "officer1"), _seen(pars, "clerk1")
     assert authenticate_at_once(pars, officer) is not None
-    accounts_admin.set_disabled(other, ADMIN, "officer1", True)  # the other process, same file
+    # Disabled by the other process, on the same file:
+    accounts_admin.set_disabled(other_process, ADMIN, "officer1", True)
     assert authenticate_at_once(pars, officer) is None
     with pytest.raises(Unauthenticated):
         authenticate(pars, officer)

@@ -4,32 +4,16 @@ request, the clock not moved, while an unrevoked token keeps being served from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
-from pars.config import Settings
-from pars.crypto import KeyRing
-from pars.domain.clock import FakeClock
 from pars.services import accounts_admin
 from pars.services.app import Pars, Principal
 from pars.services.auth import issue_token
 from pars.web.app import create_app
-from tests.conftest import AUDIT_SIGNING_KEY, KEYS
 
 pytestmark = pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL
 ADMIN = Principal("admin1", "admin")
-
-
-@pytest.fixture
-def other(db_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Pars]:
-    """A second process's application on the same database."""
-    settings = Settings(data_dir=tmp_path, database_url=db_url, audit_signing_key=AUDIT_SIGNING_KEY)
-    second = Pars(settings, clock=clock, keys=KeyRing(KEYS))
-    yield second
-    second.engine.dispose()
 
 
 def _me(client: TestClient, token: str) -> int:
@@ -37,30 +21,30 @@ def _me(client: TestClient, token: str) -> int:
 
 
 def test_a_revocation_in_one_process_is_refused_at_once_in_the_other(
-    pars: Pars, other: Pars
+    pars: Pars, other_process: Pars
 ) -> None:
     a = TestClient(create_app(pars), raise_server_exceptions=False)
-    b = TestClient(create_app(other), raise_server_exceptions=False)
+    b = TestClient(create_app(other_process), raise_server_exceptions=False)
     officer = issue_token(pars, "officer1")
     clerk = issue_token(pars, "clerk1")
     prosecutor = issue_token(pars, "prosecutor1")
     for token in (officer, clerk, prosecutor):
         assert _me(b, token) == 200  # now in b's cache
     reads = 0
-    real = other.reader
+    real = other_process.reader
 
     def counting_reader():  # type: ignore[no-untyped-def]
         nonlocal reads
         reads += 1
         return real()
 
-    other.reader = counting_reader  # type: ignore[method-assign]
-    probe = other.revocation_probe  # SQLite: the counter read without a worker thread
+    other_process.reader = counting_reader  # type: ignore[method-assign]
+    probe = other_process.revocation_probe  # SQLite: the counter read without a worker thread
     probed = probe.reads if probe is not None else 0
     assert _me(b, clerk) == 200
     reads += (probe.reads - probed) if probe is not None else 0
     assert reads == 1  # the cache still serves: one read (the counter), not the token's row
-    assert (probe is not None) == (other.engine.dialect.name == "sqlite")
+    assert (probe is not None) == (other_process.engine.dialect.name == "sqlite")
 
     # Disabled in process a: refused by b at once (no time passes on the clock).
     accounts_admin.set_disabled(pars, ADMIN, "officer1", True)
@@ -76,7 +60,7 @@ def test_a_revocation_in_one_process_is_refused_at_once_in_the_other(
     }
     # The other way round: revoked through b, refused by a, whose cache held the token.
     assert _me(a, clerk) == 200
-    with other.uow() as uow:
+    with other_process.uow() as uow:
         user = uow.users.by_name("clerk1")
         assert user is not None
         uow.users.revoke_tokens(user.id)
