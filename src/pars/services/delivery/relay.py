@@ -229,7 +229,7 @@ class _Batch:
         if not self.isolate:
             return work()
         try:
-            with self.uow.conn.begin_nested():
+            with self.uow.savepoint():  # a failure takes back the item's rows (and any audit)
                 return work()
         except Exception as e:
             self._quarantine(row, a, e)
