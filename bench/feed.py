@@ -73,6 +73,7 @@ from bench.intake import (
     prepare,
     wait_quiet,
 )
+from pars import heap
 from pars.config import Settings
 from pars.services.app import Pars, Principal
 from pars.sharing.agreements import Agreement
@@ -239,6 +240,7 @@ def relay_run(
         add_partners(settings, "feed", args.partners)
         _log(f"{backend}: relay: committing {args.events} events to the outbox")
         fill_outbox(pars, args.events)
+        heap.settle()  # as `pars relay` does before it relays
         wait_quiet(args.quiet_wait)
         _log(f"{backend}: relay: draining")
         events = batches = 0
