@@ -423,7 +423,11 @@ def test_stored_documents_read_back_as_the_standard_decoder_reads_them() -> None
         '{"big": 123456789012345678901234567890, "neg": -98765432109876543210}',
         '{"id": "1234567890123456789012"}',
         '{"n": NaN, "s": "\\ud800"}',
+        # the edges of the 19-digit look: 18 digits, 19 (fits 64 bits), 20 (does not)
+        '{"a": 123456789012345678, "b": 9223372036854775807, "c": 18446744073709551616}',
+        '[-9223372036854775809, 1.2345678901234567e+300, "\u0661\u0662", "é12345678901234567890"]',
+        '{"raw": "\ud800"}',  # a lone surrogate as it is, not escaped
     ):
-        for stored in (text, text.encode()):
+        for stored in (text, text.encode("utf-8", "surrogatepass")):
             # repr: ints stay ints (not floats), NaN stays NaN (which equals nothing)
             assert repr(loads_json(stored)) == repr(json.loads(text))

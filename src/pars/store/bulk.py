@@ -9,13 +9,16 @@ way it is in the caller's transaction, and a refusal raises as SQLAlchemy would 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from sqlalchemy.dialects import postgresql
 
 __all__ = [
@@ -57,9 +60,18 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value)
 
 
-# 19 digits in a row: possibly an integer beyond 64 bits, which orjson would read as a float.
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+# A run of 19 digits: possibly an integer beyond 64 bits, which orjson would read as a float.
+# Found by mapping every ASCII digit to "0" and every other byte to a space, then looking for
+# 19 zeros: two passes in C, about a tenth of what the regular expression `\d{19}` took over a
+# 1.4 kB snapshot (24 us, read twice per relayed event). JSON writes its numbers in ASCII
+# digits only, so no other digit needs looking for.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def _long_digits(text: str | bytes) -> bool:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    return _LONG_RUN in data.translate(_DIGITS_AS_ZEROS)
 
 
 def loads_json(text: str | bytes) -> Any:
@@ -67,11 +79,7 @@ def loads_json(text: str | bytes) -> Any:
     Whatever orjson would read otherwise than the standard decoder, it leaves to it: text with
     a run of 19 digits (an integer beyond 64 bits would become a float), and text orjson
     refuses (a lone surrogate, NaN)."""
-    if isinstance(text, bytes):
-        long_digits = _LONG_DIGITS_BYTES.search(text) is not None
-    else:
-        long_digits = _LONG_DIGITS.search(text) is not None
-    if not long_digits:
+    if not _long_digits(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -111,7 +119,9 @@ def copy_stream(
     raises `CopyInProgress` (the driver would wait for the COPY forever); the COPY completes at
     the block's end (or is abandoned, if the block raised: the block's exception is raised,
     whatever abandoning says). Refusals raise as in `copy_rows`."""
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    types = _binary_types(table, tuple(columns))
+    binary = " (FORMAT BINARY)" if types is not None else ""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}"
     raw = conn.connection.driver_connection
     assert raw is not None
     dbapi = conn.dialect.loaded_dbapi
@@ -124,6 +134,10 @@ def copy_stream(
         with raw.cursor() as cur:
             copy = cur.copy(statement)
             opened = copy.__enter__()
+            if types is not None:
+                for dumper in _JSON_TEXT_DUMPERS:  # this cursor's only, not the connection's
+                    cur.adapters.register_dumper(None, dumper)
+                opened.set_types(types)
             try:
                 yield opened.write_row
             except BaseException as e:
@@ -139,6 +153,84 @@ def copy_stream(
         ) from e
     finally:
         sa.event.remove(conn, "before_cursor_execute", refuse)
+
+
+# The binary COPY format: each value goes as the column type's own binary form, which neither
+# side has to escape, unescape or parse as text. Measured on the relay's delivery rows (1.7 kB
+# payloads, 12 columns): 6 -> 2.5 us of driver CPU and 23-28 -> 17-20 us of server CPU per row.
+# The values are those the columns' SQLAlchemy types give (their bind processors): instants
+# with their zone, JSON documents as their text. A column type not named here sends the whole
+# COPY in the text format, as before.
+_BINARY_NAMES: dict[type[Any], str] = {
+    sa.SmallInteger: "int2",
+    sa.BigInteger: "int8",
+    sa.Integer: "int4",
+    sa.Text: "text",
+    sa.String: "varchar",
+    sa.LargeBinary: "bytea",
+    sa.Boolean: "bool",
+    postgresql.JSONB: "jsonb",
+    sa.JSON: "json",
+}
+
+
+_POSTGRES = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+@functools.cache
+def _binary_types(table: str, columns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The PostgreSQL type names for a binary COPY of these columns, from the schema PARS
+    declares (which the migrations match: tests/integration/test_store.py), or None when one
+    of them has no binary form here."""
+    from pars.store.tables import metadata  # the tables import nothing of this module's
+
+    declared = metadata.tables.get(table)
+    if declared is None or not all(name in declared.c for name in columns):
+        return None  # not a table PARS declares (a test's own): the text format
+    names = []
+    for name in columns:
+        kind = declared.c[name].type.dialect_impl(_POSTGRES)
+        if isinstance(kind, sa.TypeDecorator):
+            kind = kind.impl_instance
+        if isinstance(kind, sa.Enum):
+            return None  # possibly a type of its own in PostgreSQL
+        if isinstance(kind, sa.DateTime):
+            names.append("timestamptz" if kind.timezone else "timestamp")
+            continue
+        found = next((n for t, n in _BINARY_NAMES.items() if isinstance(kind, t)), None)
+        if found is None:
+            return None
+        names.append(found)
+    return tuple(names)
+
+
+class _JsonText(Dumper):
+    """A JSON document already written as text (`dumps_json`), sent as it is: psycopg's own
+    binary JSON dumper would encode the text again, as a JSON string."""
+
+    format = Format.BINARY
+    oid = postgres.types["json"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return _text(obj).encode()
+
+
+class _JsonbText(_JsonText):
+    """The same into `jsonb`, whose binary form is a version byte (1) and then the text."""
+
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"\x01" + _text(obj).encode()
+
+
+def _text(obj: Any) -> str:
+    if not isinstance(obj, str):
+        raise TypeError(f"a JSON column's value for COPY is its text, not {type(obj).__name__}")
+    return obj
+
+
+_JSON_TEXT_DUMPERS = (_JsonText, _JsonbText)
 
 
 class CopyInProgress(RuntimeError):
