@@ -326,3 +326,109 @@ def test_one_of_matches_in_on_both_backends_and_keeps_one_statement_text(
         assert sorted(r[0] for r in conn.execute(q)) == sorted(ids)
     if backend == "postgres":
         assert len(texts) == 1, texts  # the same statement whatever the number of ids
+
+
+def test_at_versions_reads_exactly_the_pairs_asked(pars: Pars, backend: str) -> None:
+    """Each (arrest, version) asked and no other: not the other versions of the same arrests,
+    not the same versions of other arrests, nothing for a version that does not exist or
+    was destroyed."""
+    first, second, third = (_create(pars) for _ in range(3))  # submitted: v1
+    assert svc.open_charging_review(pars, PROSECUTOR, second).version == 2
+    svc.expunge(pars, Principal("clerk1", "clerk"), third, CourtOrderIn(order="CP-51-MD-1-2026"))
+    wanted = [(first, 1), (second, 2), (second, 2), (first, 9), (third, 1), (str(uuid.uuid4()), 1)]
+    with pars.reader() as uow:
+        found = uow.arrests.at_versions(wanted)
+        many = uow.arrests.at_versions([(first, 1)] * 3 + [(second, v) for v in (1, 2)] * 400)
+        assert set(found) == {(first, 1), (second, 2)}
+        assert found[first, 1].version == 1 and found[first, 1].id == first
+        assert found[second, 2].version == 2
+        assert found[second, 2].document == uow.arrests.get(second, lock=False).document
+        assert set(many) == {(first, 1), (second, 1), (second, 2)}  # 803 asked, two chunks
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_copy_into_pars_tables_goes_binary_and_reads_back_the_same(
+    pars: Pars, backend: str
+) -> None:
+    """The tables PARS copies into (the relay's deliveries, the disclosure log and its tree)
+    go in COPY's binary format; what is read back is what was written, JSON text into both
+    `json` and `jsonb`, instants, integers of every width and bytes included."""
+    from datetime import UTC, datetime
+
+    from pars.store.audit import _LOG_COLUMNS, _NODE_COLUMNS
+    from pars.store.bulk import _binary_types, copy_rows, dumps_json
+    from pars.store.tables import audit_log, audit_nodes, deliveries, partners
+
+    delivery_columns = tuple(c.name for c in deliveries.c if c.name != "id")
+    for table, columns in (
+        ("deliveries", delivery_columns),
+        ("audit_log", _LOG_COLUMNS),
+        ("audit_nodes", _NODE_COLUMNS),
+    ):
+        assert _binary_types(table, columns) is not None, table
+    assert _binary_types("not_a_pars_table", ("n",)) is None
+
+    at = datetime(2026, 12, 7, 3, 4, 5, 678901, tzinfo=UTC)
+    payload = {"tab": "a\tb", "newline": "a\nb", "slash": "a\\b", "quote": 'a"b', "é": "ü\u2603"}
+    with pars.engine.begin() as conn:
+        partner = conn.execute(sa.select(partners.c.id).limit(1)).scalar()
+        if partner is None:
+            partner = str(uuid.uuid4())
+            conn.execute(
+                sa.insert(partners).values(
+                    id=partner, name="copy test", partner_class="court", created_at=at,
+                    created_by="test",
+                )
+            )  # fmt: skip
+        copy_rows(
+            conn,
+            "deliveries",
+            ("partner_id", "agreement_id", "agreement_version", "event_id", "outbox_seq",
+             "event_type", "subject", "status", "payload", "created_at", "transport",
+             "next_attempt_at", "attempts"),
+            [(partner, "ag-1", 3, "ev-1", 2**31 - 1, "pars.arrest.submitted", "s-1", "queued",
+              dumps_json(payload), at, "webhook", None, 0)],
+        )  # fmt: skip
+        copy_rows(conn, "audit_nodes", ("level", "idx", "hash"), [(7, 2**40, b"\x00\x01\xff")])
+        copy_rows(
+            conn,
+            "audit_log",
+            _LOG_COLUMNS,
+            [(at, "copy-test", None, "test:copy", None, "success", dumps_json(payload), None,
+              None, None, None, None, None, None, None)],
+        )  # fmt: skip
+        row = conn.execute(sa.select(deliveries).where(deliveries.c.event_id == "ev-1")).one()
+        assert (row.payload, row.created_at, row.outbox_seq) == (payload, at, 2**31 - 1)
+        assert row.next_attempt_at is None and row.agreement_version == 3
+        node = conn.execute(sa.select(audit_nodes).where(audit_nodes.c.level == 7)).one()
+        assert (node.idx, node.hash) == (2**40, b"\x00\x01\xff")
+        entry = conn.execute(sa.select(audit_log).where(audit_log.c.actor == "copy-test")).one()
+        assert (entry.details, entry.at, entry.role) == (payload, at, None)
+    with pars.engine.connect() as conn:  # a document not yet made text is refused, not mangled
+        with pytest.raises(TypeError, match="its text, not dict"):
+            copy_rows(
+                conn,
+                "audit_log",
+                _LOG_COLUMNS,
+                [
+                    (
+                        at,
+                        "copy-test",
+                        None,
+                        "test:copy",
+                        None,
+                        "success",
+                        payload,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
+                ],
+            )
+        conn.rollback()

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from pars.crypto import KeyRing
 from pars.domain.arrest import Arrest, ArrestState, Custody
 from pars.domain.charging import Charge
 from pars.domain.errors import Conflict, InvalidInput, NotFound
 from pars.domain.events import DomainEvent
-from pars.store.bulk import loads_json, one_of
+from pars.store.bulk import is_postgres, loads_json
 from pars.store.tables import arrest_versions, arrests, docket_sequence, otn_sequence
 
 __all__ = ["ArrestFilter", "ArrestRepository", "Page"]
@@ -178,38 +179,52 @@ class ArrestRepository:
         return self.at_versions([(arrest_id, version)]).get((arrest_id, version))
 
     def at_versions(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Arrest]:
-        """Many (arrest id, version) at once, in one query (the relay reads a batch of events);
-        a destroyed version is left out."""
+        """Many (arrest id, version) at once, in one query per 500 (the relay reads a batch of
+        events); a destroyed version is left out."""
         found: dict[tuple[str, int], Arrest] = {}
-        pairs = set(wanted)
-        ids = sorted({arrest_id for arrest_id, _ in pairs})
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            in_chunk = set(chunk)
-            versions = sorted({v for a, v in pairs if a in in_chunk})
-            rows = self._conn.execute(
-                sa.select(
-                    arrest_versions.c.arrest_id,
-                    arrest_versions.c.version,
-                    arrests.c.otn,
-                    arrests.c.created_by,
-                    arrests.c.created_at,
-                    arrest_versions.c.snapshot,
-                    arrest_versions.c.protected,
-                )
-                .join(arrest_versions, arrest_versions.c.arrest_id == arrests.c.id)
-                .where(
-                    one_of(self._conn, arrests.c.id, chunk),
-                    one_of(self._conn, arrest_versions.c.version, versions),
-                )
-            ).mappings()
-            for row in rows:
+        pairs = sorted(set(wanted))
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            for row in self._conn.execute(self._versions_query(chunk)).mappings():
                 key = (row["arrest_id"], row["version"])
-                if key in pairs and row["snapshot"] is not None:
+                if row["snapshot"] is not None:
                     found[key] = self._assemble(
                         row, row["arrest_id"], row["snapshot"], row["version"], None
                     )
         return found
+
+    def _versions_query(self, chunk: list[tuple[str, int]]) -> sa.Select[Any]:
+        """The rows of exactly these (arrest id, version) pairs, each by its primary key.
+        On PostgreSQL the pairs go as two arrays, unnested and joined to the key: filtering on
+        `id = ANY(ids) AND version = ANY(versions)` instead let the planner hash every stored
+        version of those numbers (most of the table, once it holds a year of arrests): 21 ms
+        for 500 of 5,000 in a fresh database, against about 2 ms by key. Elsewhere the
+        pairs are matched as row values, which SQLite looks up by its primary key."""
+        v = arrest_versions.c
+        columns = (v.arrest_id, v.version, arrests.c.otn, arrests.c.created_by,
+                   arrests.c.created_at, v.snapshot, v.protected)  # fmt: skip
+        if not is_postgres(self._conn):
+            return (
+                sa.select(*columns)
+                .join(arrests, arrests.c.id == v.arrest_id)
+                .where(sa.tuple_(v.arrest_id, v.version).in_(chunk))
+            )
+        ids = sa.bindparam(None, [a for a, _ in chunk], type_=postgresql.ARRAY(v.arrest_id.type))
+        versions = sa.bindparam(None, [n for _, n in chunk], type_=postgresql.ARRAY(v.version.type))
+        pairs = (
+            sa.func.unnest(ids, versions)
+            .table_valued("arrest_id", "version")
+            .render_derived(name="wanted")
+        )
+        return (
+            sa.select(*columns)
+            .select_from(pairs)
+            .join(
+                arrest_versions,
+                sa.and_(v.arrest_id == pairs.c.arrest_id, v.version == pairs.c.version),
+            )
+            .join(arrests, arrests.c.id == pairs.c.arrest_id)
+        )
 
     def versions(self, arrest_id: str) -> list[dict[str, Any]]:
         q = (
