@@ -51,6 +51,11 @@ class Event:
     time: datetime
     version: int
     record: Mapping[str, Any]
+    # `time` as RFC 3339 text in UTC, made once: an event goes to every partner it is due to.
+    time_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "time_text", self.time.astimezone(UTC).isoformat())
 
 
 # A compiled shape: LEAF keeps a plain value; a dict keeps those keys of an object; a one-item
@@ -323,7 +328,7 @@ def project(
         "source": event.source,
         "type": event.type,
         "subject": event.subject,
-        "time": event.time.astimezone(UTC).isoformat(),  # RFC 3339, always with its offset
+        "time": event.time_text,  # RFC 3339, always with its offset
         "datacontenttype": "application/json",
         AGREEMENT_ATTRIBUTE: f"{agreement.id}/v{agreement.version}",
         "data": data,

@@ -43,6 +43,22 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else dumps_json(value)
 
 
+def _last_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, which gives the same value for the same input, answering at once when it
+    gets the same object again: a batch's rows share their instants (`created_at`, the first
+    try), so each is converted once rather than once per row."""
+    last: list[Any] = [_NOTHING, None]
+
+    def kept(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return kept
+
+
+_NOTHING = object()
+
 _PAGES_AT_ONCE = 50  # asks per statement of `pages`
 
 
@@ -175,7 +191,7 @@ class DeliveryRepository:
         type converts anything (times, the payload) are processed."""
         columns = [deliveries.c[name] for name in names]  # KeyError for an unknown column
         process = [
-            (i, _json_text if c.name == "payload" else bind_processor(self._conn, c))
+            (i, _json_text if c.name == "payload" else _last_kept(bind_processor(self._conn, c)))
             for i, c in enumerate(columns)
             if c.name == "payload" or has_bind_processor(self._conn, c)
         ]
@@ -398,7 +414,7 @@ class DeliveryStream:
         if not repository.postgres:
             self.rest.append(row)
             return
-        names = tuple(sorted(row))
+        names = tuple(row)  # the relay builds every row of a kind in the same key order
         if self._names is None:
             self._names, self._values = names, repository.values_of(names)
             copy = copy_stream(repository.connection, "deliveries", names)

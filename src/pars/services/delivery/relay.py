@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from pars import heap
 from pars.domain.arrest import Arrest
 from pars.logs import error_name
 from pars.services.app import Pars
@@ -58,12 +59,14 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
     with pars.reader() as reader:
         if not reader.deliveries.has_pending():
             return 0  # idle: no write transaction, so no write lock taken
-    try:
-        return _relay(pars, batch, isolate=False)
-    except Exception as e:
-        _log.warning("relay batch failed; relaying it item by item", error=error_name(e))
-    # Outside the handler, so that an item's own failure is not chained to the batch's.
-    return _relay(pars, batch, isolate=True)
+    # A batch's objects all live until it commits: see pars.heap for why no collection runs.
+    with heap.paused():
+        try:
+            return _relay(pars, batch, isolate=False)
+        except Exception as e:
+            _log.warning("relay batch failed; relaying it item by item", error=error_name(e))
+        # Outside the handler, so that an item's own failure is not chained to the batch's.
+        return _relay(pars, batch, isolate=True)
 
 
 def _relay(pars: Pars, batch: int, isolate: bool) -> int:
@@ -174,27 +177,27 @@ def _item(
         payload = project(a, event, now, pars.policy, shared)
         if payload is not None:
             push = a.transport is not Transport.FEED
-            status = {
-                "status": "queued",
-                "payload": payload,
-                "next_attempt_at": now if push else None,
-            }
-            return {**_base(a, row, now), **status}
+            return _row(
+                a, row, now, "queued", payload=payload, next_attempt_at=now if push else None
+            )
     for a in versions:
         reason = reasons[(a.id, a.version)]
         if reason is not None and a.starts_at <= row["time"] < a.ends_at:
             # Committed while the agreement was in force, relayed after it stopped: recorded
             # as withheld, so the count of what was not sent is honest.
-            status = {"status": "withheld", "withheld_at": now, "withheld_reason": reason[:120]}
-            return {**_base(a, row, now), **status}
+            return _row(a, row, now, "withheld", withheld_at=now, withheld_reason=reason[:120])
     return None
 
 
-def _base(a: Agreement, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _row(
+    a: Agreement, row: dict[str, Any], now: datetime, status: str, **more: Any
+) -> dict[str, Any]:
+    """A delivery row, built as one dictionary (the relay makes one per partner per event)."""
     return {
         "partner_id": a.partner, "agreement_id": a.id, "agreement_version": a.version,
         "event_id": row["id"], "outbox_seq": row["seq"], "event_type": row["type"],
         "subject": row["subject"], "created_at": now, "transport": a.transport.value,
+        "status": status, **more,
     }  # fmt: skip
 
 
