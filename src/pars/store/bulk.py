@@ -27,6 +27,7 @@ __all__ = [
     "copy_rows",
     "copy_stream",
     "dumps_json",
+    "dumps_json_bytes",
     "has_bind_processor",
     "insert_rows",
     "is_postgres",
@@ -58,6 +59,15 @@ def dumps_json(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def dumps_json_bytes(value: Any) -> bytes:
+    """`dumps_json` as UTF-8 bytes, for a binary COPY (`copy_stream`), which sends them as
+    they are: orjson's own output, not decoded into text and encoded back."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
 
 
 # A run of 19 digits: possibly an integer beyond 64 bits, which orjson would read as a float.
@@ -205,14 +215,14 @@ def _binary_types(table: str, columns: tuple[str, ...]) -> tuple[str, ...] | Non
 
 
 class _JsonText(Dumper):
-    """A JSON document already written as text (`dumps_json`), sent as it is: psycopg's own
-    binary JSON dumper would encode the text again, as a JSON string."""
+    """A JSON document already written (`dumps_json` or `dumps_json_bytes`), sent as it is:
+    psycopg's own binary JSON dumper would encode the text again, as a JSON string."""
 
     format = Format.BINARY
     oid = postgres.types["json"].oid
 
     def dump(self, obj: Any) -> bytes:
-        return _text(obj).encode()
+        return _utf8(obj)
 
 
 class _JsonbText(_JsonText):
@@ -221,13 +231,15 @@ class _JsonbText(_JsonText):
     oid = postgres.types["jsonb"].oid
 
     def dump(self, obj: Any) -> bytes:
-        return b"\x01" + _text(obj).encode()
+        return b"\x01" + _utf8(obj)
 
 
-def _text(obj: Any) -> str:
+def _utf8(obj: Any) -> bytes:
+    if isinstance(obj, bytes):
+        return obj
     if not isinstance(obj, str):
         raise TypeError(f"a JSON column's value for COPY is its text, not {type(obj).__name__}")
-    return obj
+    return obj.encode()
 
 
 _JSON_TEXT_DUMPERS = (_JsonText, _JsonbText)

@@ -24,6 +24,7 @@ from pars.store.bulk import (
     bind_processor,
     copy_stream,
     dumps_json,
+    dumps_json_bytes,
     has_bind_processor,
     insert_rows,
 )
@@ -41,6 +42,11 @@ _RELAY = "outbox"
 def _json_text(value: Any) -> str | None:
     """A payload for a bulk write: None stays SQL NULL (no delivery row holds a JSON null)."""
     return None if value is None else dumps_json(value)
+
+
+def _json_bytes(value: Any) -> bytes | None:
+    """The same for PostgreSQL, whose deliveries go in by binary COPY (`pars.store.bulk`)."""
+    return None if value is None else dumps_json_bytes(value)
 
 
 def _last_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -188,10 +194,12 @@ class DeliveryRepository:
 
     def values_of(self, names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         """A row with these columns as the values to send, in this order. Only the columns whose
-        type converts anything (times, the payload) are processed."""
+        type converts anything (times, the payload) are processed. The payload goes as JSON:
+        bytes on PostgreSQL, where every delivery row goes in by binary COPY, text elsewhere."""
         columns = [deliveries.c[name] for name in names]  # KeyError for an unknown column
+        payload = _json_bytes if self._pg else _json_text
         process = [
-            (i, _json_text if c.name == "payload" else _last_kept(bind_processor(self._conn, c)))
+            (i, payload if c.name == "payload" else _last_kept(bind_processor(self._conn, c)))
             for i, c in enumerate(columns)
             if c.name == "payload" or has_bind_processor(self._conn, c)
         ]
