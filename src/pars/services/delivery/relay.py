@@ -157,8 +157,10 @@ def _queue(
         shared = Shared()  # cuts made once per event: the same leaves, the same parts
         for candidates in versions.values():
             make = partial(_item, pars, candidates, event, row, now, reasons, shared)
-            with contextlib.suppress(_Quarantined):
+            try:
                 out.add(row, candidates[0], make)
+            except _Quarantined:
+                continue
 
 
 def _item(
@@ -241,13 +243,8 @@ class _Batch:
     def add(
         self, row: dict[str, Any], a: Agreement, make: Callable[[], dict[str, Any] | None]
     ) -> None:
-        def insert() -> dict[str, Any] | None:
-            item = make()
-            if item is not None and self.isolate:
-                self.uow.deliveries.enqueue([item])
-            return item
-
-        item = self.guard(row, a, insert)
+        # Outside isolation a failure fails the batch, which is then done again in isolation.
+        item = self.guard(row, a, partial(self._insert, make)) if self.isolate else make()
         if item is None:
             return
         if self._sink is not None:
@@ -258,6 +255,12 @@ class _Batch:
             self.withheld += 1
             key = (item["partner_id"], item["agreement_id"], item["agreement_version"])
             self._withheld_by[key] = self._withheld_by.get(key, 0) + 1
+
+    def _insert(self, make: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        item = make()
+        if item is not None:
+            self.uow.deliveries.enqueue([item])
+        return item
 
     def _quarantine(self, row: dict[str, Any], a: Agreement | None, e: Exception) -> None:
         self.quarantined += 1
