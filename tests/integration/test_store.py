@@ -432,3 +432,22 @@ def test_copy_into_pars_tables_goes_binary_and_reads_back_the_same(
                 ],
             )
         conn.rollback()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL's plan follows its statistics
+def test_at_versions_looks_each_pair_up_by_key_on_sqlite(pars: Pars, backend: str) -> None:
+    """SQLite's plan for the versions' query searches arrest_versions by its primary key, pair
+    by pair: matched as row values (`IN (VALUES ...)`), it scanned the whole table."""
+    ids = [_create(pars) for _ in range(3)]
+    with pars.reader() as uow:
+        compiled = uow.arrests._versions_query([(i, 1) for i in ids]).compile(
+            uow.conn, compile_kwargs={"render_postcompile": True}
+        )
+        plan = [
+            row[3]
+            for row in uow.conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+            )
+        ]
+    assert any(p.startswith("SEARCH arrest_versions USING") for p in plan), plan
+    assert not any(p.startswith("SCAN arrest_versions") for p in plan), plan
