@@ -52,18 +52,14 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[
 
 
 def dumps_json(value: Any) -> str:
-    """A document as JSON text for a `JSONDoc` column written here (orjson). A value orjson
-    refuses (an integer beyond 64 bits, a key that is not a string) goes through the standard
-    encoder, which decides as SQLAlchemy's own would have."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
+    """A document as JSON text for a `JSONDoc` column written here (see `dumps_json_bytes`)."""
+    return dumps_json_bytes(value).decode()
 
 
 def dumps_json_bytes(value: Any) -> bytes:
-    """`dumps_json` as UTF-8 bytes, for a binary COPY (`copy_stream`), which sends them as
-    they are: orjson's own output, not decoded into text and encoded back."""
+    """A document as JSON in UTF-8 (orjson), as a binary COPY (`copy_stream`) sends it. A
+    value orjson refuses (an integer beyond 64 bits, a key that is not a string) goes through
+    the standard encoder, which decides as SQLAlchemy's own would have."""
     try:
         return orjson.dumps(value)
     except TypeError:
