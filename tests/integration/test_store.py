@@ -438,16 +438,122 @@ def test_copy_into_pars_tables_goes_binary_and_reads_back_the_same(
 def test_at_versions_looks_each_pair_up_by_key_on_sqlite(pars: Pars, backend: str) -> None:
     """SQLite's plan for the versions' query searches arrest_versions by its primary key, pair
     by pair: matched as row values (`IN (VALUES ...)`), it scanned the whole table."""
+    from pars.store.arrests import _versions_query
+
     ids = [_create(pars) for _ in range(3)]
-    with pars.reader() as uow:
-        compiled = uow.arrests._versions_query([(i, 1) for i in ids]).compile(
-            uow.conn, compile_kwargs={"render_postcompile": True}
-        )
-        plan = [
-            row[3]
-            for row in uow.conn.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+    for corrected in (False, True):  # with the latest correction's look-up too
+        with pars.reader() as uow:
+            compiled = _versions_query([(i, 1) for i in ids], corrected).compile(
+                uow.conn, compile_kwargs={"render_postcompile": True}
             )
-        ]
-    assert any(p.startswith("SEARCH arrest_versions USING") for p in plan), plan
-    assert not any(p.startswith("SCAN arrest_versions") for p in plan), plan
+            plan = [
+                row[3]
+                for row in uow.conn.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+                )
+            ]
+        assert any(p.startswith("SEARCH arrest_versions USING") for p in plan), plan
+        assert not any(p.startswith(("SCAN arrest_versions", "SCAN fixes")) for p in plan), plan
+        assert not corrected or any(p.startswith("SEARCH fixes USING") for p in plan), plan
+
+
+def test_at_versions_corrected_reads_the_latest_correction_under_the_pair_asked(
+    pars: Pars, backend: str
+) -> None:
+    """With `corrected`, an arrest corrected after the version asked comes as of its latest
+    correction, keyed by the pair asked; a version after every correction, or of an arrest
+    never corrected, comes as it is; a destroyed one not at all. One statement per chunk."""
+    fixed, plain, gone = (_create(pars) for _ in range(3))  # submitted: v1
+    for n in (1, 2):
+        svc.correct(
+            pars, OFFICER, fixed,
+            CorrectionIn.model_validate(
+                {"reason": f"typo {n}", "changes": {"report_number": f"FIXED-{n}"}}
+            ),
+        )  # fmt: skip
+    after = svc.open_charging_review(pars, PROSECUTOR, fixed).version  # v4: not a correction
+    svc.expunge(pars, Principal("clerk1", "clerk"), gone, CourtOrderIn(order="CP-51-MD-1-2026"))
+    wanted = [(fixed, 1), (fixed, 2), (fixed, after), (plain, 1), (gone, 1)]
+    statements: list[str] = []
+    sa.event.listen(
+        pars.engine, "before_cursor_execute", lambda *a: statements.append(a[2]), named=False
+    )
+    with pars.reader() as uow:
+        found = uow.arrests.at_versions(wanted, corrected=True)
+        asked = uow.arrests.at_versions(wanted)
+    assert len([s for s in statements if "arrest_versions" in s]) == 2
+    assert set(found) == {(fixed, 1), (fixed, 2), (fixed, after), (plain, 1)}
+    assert [found[fixed, v].version for v in (1, 2)] == [3, 3]  # the second correction
+    assert found[fixed, 1].document["report_number"] == "FIXED-2"
+    assert found[fixed, after].version == after and found[plain, 1].version == 1
+    assert [asked[fixed, v].version for v in (1, 2)] == [1, 2]  # without: as asked
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_queued_deliveries_notify_the_feeds_at_commit_only(pars: Pars, backend: str) -> None:
+    """Migration 0017: an insert into `deliveries` (the relay's COPY, or an executemany) sends
+    `pars_queue` once its transaction commits, never for one rolled back; the downgrade
+    removes the trigger."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from pars.store.engine import alembic_config, migrate
+    from pars.store.relay import DeliveryRepository
+    from pars.store.tables import partners
+
+    at = datetime(2026, 12, 7, 3, 4, 5, tzinfo=UTC)
+    partner = str(uuid.uuid4())
+    with pars.engine.begin() as conn:
+        conn.execute(
+            sa.insert(partners).values(
+                id=partner, name="notify test", partner_class="court", created_at=at,
+                created_by="test",
+            )
+        )  # fmt: skip
+    made = iter(range(10**6))
+
+    def row() -> dict[str, Any]:
+        return {
+            "partner_id": partner, "agreement_id": "ag-1", "agreement_version": 1,
+            "event_id": f"ev-{next(made)}", "outbox_seq": 1, "event_type": "test",
+            "subject": "s", "created_at": at, "transport": "feed", "status": "queued",
+            "payload": {"a": 1},
+        }  # fmt: skip
+
+    def queue(conn: sa.Connection, streamed: bool) -> None:
+        repository = DeliveryRepository(conn)
+        if streamed:  # one COPY, as the relay writes
+            with repository.stream() as sink:
+                sink.add(row())
+                sink.add(row())
+        else:
+            repository.enqueue([row()])
+
+    def heard(listener: psycopg.Connection[Any]) -> int:
+        return len(list(listener.notifies(timeout=0.5, stop_after=1)))
+
+    conninfo = pars.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute("LISTEN pars_queue")
+        for streamed in (True, False):
+            with pars.engine.connect() as conn:
+                queue(conn, streamed)
+                conn.rollback()
+            assert heard(listener) == 0
+            with pars.engine.begin() as conn:
+                queue(conn, streamed)
+                assert heard(listener) == 0  # not before COMMIT
+            assert heard(listener) == 1
+        with pars.engine.begin() as conn:
+            cfg = alembic_config(conninfo)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0016")
+        with pars.engine.begin() as conn:
+            queue(conn, True)
+        assert heard(listener) == 0
+        migrate(pars.engine)
+        with pars.engine.begin() as conn:
+            queue(conn, False)
+        assert heard(listener) == 1

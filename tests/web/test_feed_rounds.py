@@ -55,8 +55,9 @@ def _appends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
+@pytest.mark.parametrize("woken", [False, True])  # True: no look before the round (PostgreSQL)
 def test_a_round_serves_each_ask_as_if_alone_in_one_commit(
-    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch, woken: bool
 ) -> None:
     pars = api.pars
     a, b, idle = (_partner(pars, name) for name in ("PSP", "DA-NEXT", "IDLE"))
@@ -67,9 +68,9 @@ def test_a_round_serves_each_ask_as_if_alone_in_one_commit(
     before = len(rows(pars, "audit_log"))
     appends = _appends(monkeypatch)
     asks = [
-        Ask(a, 0, 100, "sse"),
-        Ask(b, 0, 2, "feed"),
-        Ask(idle, last, 100, "sse"),
+        Ask(a, 0, 100, "sse", woken),
+        Ask(b, 0, 2, "feed", woken),
+        Ask(idle, last, 100, "sse", woken),
         Ask(a, 0, 100, "feed"),  # the same partner again from the same cursor: a re-read
     ]
     served = serve_round(pars, asks)
@@ -103,6 +104,20 @@ def test_idle_asks_take_no_write_transaction(api: Api, monkeypatch: pytest.Monke
     appends = _appends(monkeypatch)
     assert serve_round(pars, [Ask(a, 0, 100, "sse"), Ask(a, 0, 5, "feed")]) == [([], 0), ([], 0)]
     assert appends == []
+
+
+def test_woken_asks_with_nothing_due_append_nothing(
+    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A woken ask skips the look on PostgreSQL: its round's write transaction finds nothing
+    and appends nothing to the log. On SQLite, where that transaction would take the write
+    lock, the look stays and there is no write transaction at all."""
+    pars = api.pars
+    a = _partner(pars, "PSP")
+    appends = _appends(monkeypatch)
+    asks = [Ask(a, 0, 100, "sse", woken=True), Ask(a, 0, 5, "feed", woken=True)]
+    assert serve_round(pars, asks) == [([], 0), ([], 0)]
+    assert appends == ([0] if backend == "postgres" else [])
 
 
 def test_one_partners_failure_is_not_anothers(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,8 @@
 """Wake-ups across processes on PostgreSQL: LISTEN/NOTIFY.
 
 A transaction that wrote outbox events notifies `pars_outbox` (the `outbox` table's trigger
-does, migration 0016); the relay's transaction that queued deliveries notifies `pars_queue`.
+does, migration 0016); one that queued deliveries (the relay's) notifies `pars_queue` (the
+`deliveries` table's trigger, migration 0017).
 PostgreSQL delivers a notification only when the transaction commits (and never for one rolled
 back), so a wake-up never runs ahead of the data.
 A `Listener` in each process (`pars serve`, `pars relay`) holds one connection that LISTENs
@@ -25,18 +26,12 @@ from psycopg import sql
 
 from pars.logs import error_name
 
-__all__ = ["OUTBOX", "QUEUE", "Listener", "notify"]
+__all__ = ["OUTBOX", "QUEUE", "Listener"]
 
 OUTBOX = "pars_outbox"  # a commit wrote outbox events: the relay has work
 QUEUE = "pars_queue"  # the relay queued deliveries: feeds and streams have news
 
 _log = structlog.get_logger("pars.notify")
-
-
-def notify(conn: sa.Connection, channel: str) -> None:
-    """Notify `channel` when the current transaction commits (PostgreSQL; a no-op elsewhere)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
 class Listener:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from pars.store.bulk import (
     bind_processor,
@@ -65,6 +66,51 @@ def _last_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 _NOTHING = object()
 
+
+def _position() -> sa.ScalarSelect[Any]:
+    return sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY).scalar_subquery()
+
+
+_HAS_PENDING = sa.select(sa.exists().where(outbox.c.seq > sa.func.coalesce(_position(), 0)))
+_SET_CURSOR = (
+    sa.update(relay_state)
+    .where(relay_state.c.name == _RELAY)
+    .values(last_seq=sa.bindparam("last_seq", type_=sa.Integer))
+)
+
+
+def _next_batch_statement() -> sa.Select[Any]:
+    """PostgreSQL: the relay's position, locked, and the outbox rows after it (see
+    `DeliveryRepository.next_batch`)."""
+    after = (
+        sa.select(outbox)
+        .where(outbox.c.seq > relay_state.c.last_seq)
+        .order_by(outbox.c.seq)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .lateral("after")
+    )
+    return (
+        sa.select(relay_state.c.last_seq.label("relay_position"), after)
+        .select_from(relay_state.outerjoin(after, sa.true()))
+        .where(relay_state.c.name == _RELAY)
+        .order_by(after.c.seq)
+        .with_for_update(of=relay_state)
+    )
+
+
+_NEXT_BATCH = _next_batch_statement()
+_MARK_DELIVERED = (
+    sa.update(deliveries)
+    .where(
+        deliveries.c.id
+        == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(deliveries.c.id.type))),
+        deliveries.c.status == "queued",
+    )
+    .values(
+        status="delivered", delivered_at=sa.bindparam("now", type_=deliveries.c.delivered_at.type)
+    )
+)
+
 _PAGES_AT_ONCE = 50  # asks per statement of `pages`
 
 
@@ -94,6 +140,42 @@ def _pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect[Any]
     return parts[0] if n == 1 else sa.union_all(*parts)
 
 
+@functools.cache
+def _pages_by_arrays(columns: tuple[str, ...]) -> sa.Select[Any]:
+    """PostgreSQL: the feed pages of the asks (partner i, after i, limit i), given as three
+    arrays, with `ask` = i (from 1), each page in order. Built once per set of columns."""
+    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
+    if "id" not in {c.name for c in chosen}:
+        chosen.append(deliveries.c.id)
+    arrays = (
+        sa.bindparam("partners", type_=postgresql.ARRAY(deliveries.c.partner_id.type)),
+        sa.bindparam("afters", type_=postgresql.ARRAY(deliveries.c.id.type)),
+        sa.bindparam("limits", type_=postgresql.ARRAY(sa.Integer)),
+    )
+    asks = (
+        sa.func.unnest(*arrays)
+        .table_valued("partner_id", "after", "size", with_ordinality="ask")
+        .render_derived(name="asks")
+    )
+    page = (
+        sa.select(*chosen)
+        .where(
+            deliveries.c.partner_id == asks.c.partner_id,
+            deliveries.c.id > asks.c.after,
+            deliveries.c.transport == "feed",
+            deliveries.c.status.in_(("queued", "delivered")),
+        )
+        .order_by(deliveries.c.id)
+        .limit(asks.c.size)
+        .lateral("page")
+    )
+    return (
+        sa.select(asks.c.ask, *[page.c[c.name] for c in chosen])
+        .select_from(asks.join(page, sa.true()))
+        .order_by(asks.c.ask, page.c.id)
+    )
+
+
 class DeliveryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -104,8 +186,38 @@ class DeliveryRepository:
 
     # -- outbox --------------------------------------------------------------------------
 
-    def cursor(self) -> int:
-        """The last outbox seq relayed; locks the position so one relay works at a time."""
+    def has_pending(self) -> bool:
+        """Whether the outbox holds anything past the relay's position (a read, no lock): one
+        statement, so that an idle relay's look costs one round trip."""
+        return bool(self._conn.execute(_HAS_PENDING).scalar())
+
+    def next_batch(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` outbox rows past the relay's position that are safe to relay, in
+        order, stopping at a gap that a running transaction may still fill; locks the position
+        (FOR UPDATE on PostgreSQL; SQLite serialises writers), so that one relay works at a
+        time. `set_cursor` moves it, in the same transaction.
+
+        On PostgreSQL the position and its rows come in one statement (the rows a LATERAL
+        subquery of the locked position). Should the lock have waited for another relay's
+        transaction, PostgreSQL rechecks the position's newer version, and rows the other relay
+        relayed meanwhile could come with it: rows at or before the position are dropped here,
+        and what the lock's wait hid is the next batch's."""
+        if not self._pg:
+            return self._safe(self._cursor(), self._rows_after(self._cursor(), limit))
+        found = self._conn.execute(_NEXT_BATCH, {"limit": limit}).mappings().all()
+        if not found:  # a new database: no position yet
+            return self._safe(self._cursor(), self._rows_after(0, limit))
+        after = int(found[0]["relay_position"])
+        rows = []
+        for r in found:
+            if r["seq"] is not None and r["seq"] > after:
+                row = dict(r)
+                del row["relay_position"]
+                rows.append(row)
+        return self._safe(after, rows)
+
+    def _cursor(self) -> int:
+        """The last outbox seq relayed (its row made if there is none), locked on PostgreSQL."""
         q = sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY)
         if self._pg:
             q = q.with_for_update()
@@ -115,28 +227,16 @@ class DeliveryRepository:
             return 0
         return int(value)
 
-    def has_pending(self) -> bool:
-        """Whether the outbox holds anything past the relay's position (a read, no lock)."""
-        position = self._conn.execute(
-            sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY)
-        ).scalar()
-        q = sa.select(outbox.c.seq).where(outbox.c.seq > (position or 0)).limit(1)
-        return self._conn.execute(q).first() is not None
-
     def set_cursor(self, seq: int) -> None:
-        self._conn.execute(
-            sa.update(relay_state).where(relay_state.c.name == _RELAY).values(last_seq=seq)
-        )
+        self._conn.execute(_SET_CURSOR, {"last_seq": seq})
 
-    def pending(self, after: int, limit: int) -> list[dict[str, Any]]:
-        """Outbox rows after `after` that are safe to relay, in order, stopping at a gap that a
-        running transaction may still fill. Call `cursor()` first, in the same transaction."""
-        rows = [
-            dict(r)
-            for r in self._conn.execute(
-                sa.select(outbox).where(outbox.c.seq > after).order_by(outbox.c.seq).limit(limit)
-            ).mappings()
-        ]
+    def _rows_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        q = sa.select(outbox).where(outbox.c.seq > after).order_by(outbox.c.seq).limit(limit)
+        return [dict(r) for r in self._conn.execute(q).mappings()]
+
+    def _safe(self, after: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`rows` (in order, after `after`) up to the first gap a running transaction may still
+        fill (see the module's docstring; SQLite has no such gaps)."""
         if not self._pg:
             return rows
         safe: list[dict[str, Any]] = []
@@ -285,15 +385,28 @@ class DeliveryRepository:
     def pages(
         self, asks: Sequence[tuple[str, int, int]], columns: Sequence[str] | None = None
     ) -> list[list[dict[str, Any]]]:
-        """`page(partner, after, limit)` for each ask, in one statement per _PAGES_AT_ONCE asks
-        (a UNION ALL of the per-partner index look-ups); `columns` to read less than the row."""
+        """`page(partner, after, limit)` for each ask, in one statement: on PostgreSQL the asks
+        go as three arrays, each a LATERAL look-up of its partner's index (the same text
+        whatever their number, so that psycopg prepares it); elsewhere a UNION ALL of the
+        look-ups per _PAGES_AT_ONCE asks. `columns` to read less than the row."""
         out: list[list[dict[str, Any]]] = [[] for _ in asks]
+        names = tuple(columns or ())
+        if self._pg and asks:
+            params = {
+                "partners": [partner_id for partner_id, _, _ in asks],
+                "afters": [after for _, after, _ in asks],
+                "limits": [limit for _, _, limit in asks],
+            }
+            for row in self._conn.execute(_pages_by_arrays(names), params).mappings():
+                item = dict(row)
+                out[item.pop("ask") - 1].append(item)
+            return out
         for start in range(0, len(asks), _PAGES_AT_ONCE):
             chunk = asks[start : start + _PAGES_AT_ONCE]
-            params: dict[str, Any] = {}
+            params = {}
             for i, (partner_id, after, limit) in enumerate(chunk):
                 params.update({f"p{i}": partner_id, f"a{i}": after, f"l{i}": limit})
-            q = _pages_statement(len(chunk), tuple(columns or ()))
+            q = _pages_statement(len(chunk), names)
             for row in self._conn.execute(q, params).mappings():
                 item = dict(row)
                 out[start + item.pop("ask")].append(item)
@@ -331,12 +444,16 @@ class DeliveryRepository:
         )
 
     def mark_delivered(self, ids: list[int], now: datetime) -> None:
-        if ids:
-            self._conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.id.in_(ids), deliveries.c.status == "queued")
-                .values(status="delivered", delivered_at=now)
-            )
+        if not ids:
+            return
+        if self._pg:  # built once: the ids as one array
+            self._conn.execute(_MARK_DELIVERED, {"ids": ids, "now": now})
+            return
+        self._conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id.in_(ids), deliveries.c.status == "queued")
+            .values(status="delivered", delivered_at=now)
+        )
 
     def withhold(self, ids: list[int], reason: str, now: datetime) -> int:
         """Drop queued items that never left: they are never sent, whatever happens to the

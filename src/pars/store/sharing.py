@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from pars.sharing.agreements import Agreement, from_document, to_document
+from pars.store.bulk import loads_json
 from pars.store.tables import agreements, partner_keys, partners
 
 __all__ = ["SharingRepository"]
+
+# Agreements are read by every relay batch and every feed and push round, and change rarely:
+# each stored document's text is parsed once. `Agreement` is frozen, so the one object is shared
+# (and the projector compiled for it with it: `pars.sharing.projection.compile_projector`).
+_TEXT = sa.cast(agreements.c.document, sa.Text).label("document")
+
+
+@functools.lru_cache(maxsize=1024)
+def _agreement(text: str) -> Agreement:
+    """The agreement a stored document's text holds; KeyError/ValueError if it is malformed
+    (not cached: the next read tries again)."""
+    return from_document(loads_json(text))
+
+
+_ACTIVE = sa.select(_TEXT).where(agreements.c.state == "active")
+_BY_IDS = sa.select(agreements.c.id, agreements.c.version, _TEXT).where(
+    agreements.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(agreements.c.id.type)))
+)  # PostgreSQL: built once, the ids as one array
 
 
 class SharingRepository:
@@ -106,7 +127,7 @@ class SharingRepository:
         self, agreement_id: str, version: int | None = None, lock: bool = False
     ) -> Agreement | None:
         """The given version, or the newest one."""
-        q = sa.select(agreements.c.document).where(agreements.c.id == agreement_id)
+        q = sa.select(_TEXT).where(agreements.c.id == agreement_id)
         q = (
             q.where(agreements.c.version == version)
             if version
@@ -114,20 +135,26 @@ class SharingRepository:
         )
         if lock and self._conn.dialect.name == "postgresql":
             q = q.with_for_update()
-        doc = self._conn.execute(q).scalar()
-        return from_document(doc) if doc else None
+        text = self._conn.execute(q).scalar()
+        return _agreement(text) if text else None
 
     def get_many(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Agreement]:
         """The given agreement versions, in one statement; a key not found is left out."""
         wanted = set(keys)
         if not wanted:
             return {}
-        q = sa.select(agreements.c.id, agreements.c.version, agreements.c.document).where(
-            agreements.c.id.in_(sorted({agreement_id for agreement_id, _ in wanted}))
-        )
+        ids = sorted({agreement_id for agreement_id, _ in wanted})
+        if self._conn.dialect.name == "postgresql":
+            found = self._conn.execute(_BY_IDS, {"ids": ids})
+        else:
+            found = self._conn.execute(
+                sa.select(agreements.c.id, agreements.c.version, _TEXT).where(
+                    agreements.c.id.in_(ids)
+                )
+            )
         return {
-            (row.id, row.version): from_document(row.document)
-            for row in self._conn.execute(q)
+            (row.id, row.version): _agreement(row.document)
+            for row in found
             if (row.id, row.version) in wanted
         }
 
@@ -141,8 +168,7 @@ class SharingRepository:
 
     def active(self) -> list[Agreement]:
         """Every agreement version whose stored state is active (in force or past its end)."""
-        q = sa.select(agreements.c.document).where(agreements.c.state == "active")
-        return [from_document(d) for d in self._conn.execute(q).scalars()]
+        return [_agreement(text) for text in self._conn.execute(_ACTIVE).scalars()]
 
     def all(self, partner_id: str | None = None) -> list[Agreement]:
         """Every version of every agreement (of one partner, if given), oldest first."""

@@ -19,7 +19,6 @@ from pars.store.arrests import ArrestRepository
 from pars.store.audit import AuditRow, Pending, append_rows, frontier
 from pars.store.engine import NO_SNAPSHOT, READ_ONLY, write_turn
 from pars.store.identity import IdentityRepository
-from pars.store.notify import QUEUE, notify
 from pars.store.relay import DeliveryRepository
 from pars.store.sessions import SessionRepository
 from pars.store.sharing import SharingRepository
@@ -180,9 +179,10 @@ class SqlUnitOfWork:
             # On PostgreSQL the insert's trigger notifies `pars_outbox` (migration 0016),
             # which wakes relays in other processes at COMMIT.
             self.conn.execute(_INSERT_OUTBOX, rows)
-        queued = self.deliveries.queued  # by the relay, a recall, anything else
-        if queued:
-            notify(self.conn, QUEUE)  # wakes feeds and streams in other processes at COMMIT
+        # Deliveries queued (by the relay, a recall, anything else) wake the feeds and streams
+        # of this process after COMMIT; on PostgreSQL the insert's trigger notifies
+        # `pars_queue` (migration 0017), which wakes those of other processes at COMMIT.
+        queued = self.deliveries.queued
         # The log's head lock is taken last, held only until COMMIT: see store/audit.py.
         pending = frontier(self._engine).pending()
         leaves = write_audit(self.conn, self._audit, self._clock, pending)

@@ -64,7 +64,7 @@ class Lanes:
         free = self.pars.settings.push_concurrency - len(self._flying)
         if free <= 0:
             return 0
-        with self.pars.reader() as uow:
+        with self.pars.reader().without_snapshot() as uow:  # one statement
             heads = uow.deliveries.push_heads(self.pars.clock.now(), self.transport)
         heads = [h for h in heads if h["partner_id"] not in self._flying][:free]
         if not heads:

@@ -24,7 +24,7 @@ from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.delivery.in_force import in_force_reason
 from pars.services.lifecycle.corrections import as_corrected
-from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS, closed_subjects
+from pars.services.lifecycle.withhold import LIFECYCLE_EVENTS
 from pars.services.views import full_record
 from pars.sharing.agreements import Agreement, Transport
 from pars.sharing.projection import Event, Shared, project
@@ -56,7 +56,7 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
     """Relay up to `batch` outbox events; returns how many were relayed. If the batch fails as
     a whole, it is done again item by item, and whatever fails on its own (a projection, a
     constraint) is quarantined, so that one bad row never holds back the others."""
-    with pars.reader() as reader:
+    with pars.reader().without_snapshot() as reader:  # one statement: no BEGIN, no COMMIT
         if not reader.deliveries.has_pending():
             return 0  # idle: no write transaction, so no write lock taken
     # A batch's objects all live until it commits: see pars.heap for why no collection runs.
@@ -72,8 +72,7 @@ def relay_once(pars: Pars, batch: int = 500) -> int:
 def _relay(pars: Pars, batch: int, isolate: bool) -> int:
     now = pars.clock.now()
     with pars.uow() as uow:
-        cursor = uow.deliveries.cursor()
-        rows = uow.deliveries.pending(cursor, batch)
+        rows = uow.deliveries.next_batch(batch)
         if not rows:
             uow.commit()
             return 0
@@ -84,10 +83,11 @@ def _relay(pars: Pars, batch: int, isolate: bool) -> int:
         # Whether each may disclose now is the same for every event of the batch.
         reasons = {(a.id, a.version): in_force_reason(a, pars, now) for a in agreements}
         covered = [r for r in rows if any(r["type"] in a.event_types for a in agreements)]
-        # The arrests of the whole batch, each at its event's version (as corrected since).
-        arrests = as_corrected(uow, [(r["subject"], r["arrest_version"]) for r in covered])
+        # The arrests of the whole batch, each at its event's version (as corrected since),
+        # and which of them are sealed or expunged now.
+        read = as_corrected(uow, [(r["subject"], r["arrest_version"]) for r in covered])
+        arrests, closed = read.arrests, read.closed
         out = _Batch(uow, now, isolate)
-        closed = closed_subjects(uow.conn, (r["subject"] for r in covered))
         if not isolate:
             # Read now what the loop would read: its delivery rows stream into a COPY while it
             # runs, and nothing else may use the connection until that ends.

@@ -6,8 +6,8 @@ the record and the fate of every copy waiting for a partner commit together:
 - sealed or expunged: every queued delivery of the arrest is withheld (payload destroyed,
   `withheld_reason` names the order), and the payload kept for re-reads of delivered items is
   destroyed too, so that no later feed read (from an older cursor) serves it again. Events of
-  the arrest still in the outbox are dropped by the relay (`closed_subjects`). One
-  `disclosure:withheld` entry per agreement counts what did not leave.
+  the arrest still in the outbox are dropped by the relay (`corrections.as_corrected` reads
+  which are closed). One `disclosure:withheld` entry per agreement counts what did not leave.
 - corrected: every stored payload of the arrest (queued, and kept for re-reads of delivered
   items) is projected again from the corrected record under its own agreement; a queued item
   the agreement no longer carries is withheld, a delivered one loses its payload. Events still
@@ -16,27 +16,24 @@ the record and the fate of every copy waiting for a partner commit together:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from pars.domain.arrest import Arrest, ArrestState
+from pars.domain.arrest import Arrest
 from pars.services.app import Pars
 from pars.services.delivery.disclosure import withheld as withheld_entry
 from pars.services.views import full_record
 from pars.sharing.projection import project_record
-from pars.store.bulk import one_of
 from pars.store.relay import RECALL_EVENT
-from pars.store.tables import arrests, deliveries
+from pars.store.tables import deliveries
 from pars.store.uow import SqlUnitOfWork
 
-__all__ = ["LIFECYCLE_EVENTS", "closed_subjects", "on_closed", "on_corrected"]
+__all__ = ["LIFECYCLE_EVENTS", "on_closed", "on_corrected"]
 
 # What a sealed or expunged arrest may still emit: the news of its own end (identifiers only).
 LIFECYCLE_EVENTS = frozenset({"pars.record.sealed", "pars.record.expunged"})
-_CLOSED = (ArrestState.SEALED.value, ArrestState.EXPUNGED.value)
 
 
 def _audit_counts(
@@ -131,15 +128,3 @@ def on_corrected(pars: Pars, uow: SqlUnitOfWork, arrest: Arrest, now: datetime) 
         replaced += 1
     _audit_counts(uow, dropped, "record corrected", arrest.id)
     return replaced
-
-
-def closed_subjects(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
-    """Which of the arrests `ids` are sealed or expunged now (the relay sends them nothing but
-    the news of their end)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return set()
-    q = sa.select(arrests.c.id).where(
-        one_of(conn, arrests.c.id, wanted), arrests.c.state.in_(_CLOSED)
-    )
-    return {r[0] for r in conn.execute(q)}

@@ -67,9 +67,11 @@ async def feed(
     `next_cursor` as `after` to continue. With `wait`, an empty page is answered only once
     that many seconds passed with nothing new."""
     deadline = asyncio.get_running_loop().time() + wait
+    woken = False
     while True:
         generation = pars.queue_generation
-        served, cursor = await rounds.serve(pars, Ask(partner, int(after), limit, "feed"))
+        ask = Ask(partner, int(after), limit, "feed", woken=woken)
+        served, cursor = await rounds.serve(pars, ask)
         page = page_of(served, cursor)
         left = deadline - asyncio.get_running_loop().time()
         if page["items"] or page["next_cursor"] != after or left <= 0:
@@ -78,7 +80,7 @@ async def feed(
             return FastJSONResponse(page)
         # Look again when the relay says so, and at least every _LONG_POLL_LOOK seconds (the
         # fallback for a wake-up missed, e.g. while the listener reconnected).
-        await rounds.queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
+        woken = await rounds.queue_moved(pars, generation, min(left, _LONG_POLL_LOOK))
 
 
 lookup_router = APIRouter(prefix="/api/v1/lookup", tags=["partner feed"], route_class=CheckedRoute)
@@ -124,7 +126,7 @@ async def stream(
     start = int(header) if header.isdigit() and len(header) <= 18 else int(after or 0)
 
     async def events() -> AsyncIterator[bytes]:
-        cursor, sent, idle = start, 0, 0.0
+        cursor, sent, idle, woken = start, 0, 0.0, False
         yield b": connected\n\n"
         while max_events is None or sent < max_events:
             if await request.is_disconnected():
@@ -133,7 +135,9 @@ async def stream(
             # Read before the round: a queueing while it is served is not missed by the wait.
             generation = pars.queue_generation
             before = cursor
-            served, cursor = await rounds.serve(pars, Ask(partner, cursor, want, "sse"))
+            ask = Ask(partner, cursor, want, "sse", woken=woken)
+            served, cursor = await rounds.serve(pars, ask)
+            woken = False
             for item_cursor, payload in served:
                 data = json.dumps(payload, separators=(",", ":"))
                 yield f"id: {item_cursor}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
@@ -145,7 +149,7 @@ async def stream(
             # Drained: look again when the relay queued something since the round began (in
             # this process, or in another through LISTEN/NOTIFY), or after _POLL.
             started = asyncio.get_running_loop().time()
-            await rounds.queue_moved(pars, generation, _POLL)
+            woken = await rounds.queue_moved(pars, generation, _POLL)
             idle += asyncio.get_running_loop().time() - started
             if idle >= _KEEPALIVE:
                 idle = 0.0

@@ -88,9 +88,10 @@ async def serve(pars: Pars, ask: Ask) -> Served:
     return await rounds[id(pars)].serve(ask)
 
 
-async def queue_moved(pars: Pars, generation: int, seconds: float) -> None:
+async def queue_moved(pars: Pars, generation: int, seconds: float) -> bool:
     """Return as soon as the relay queued something (this process's relay, or another
-    process's through LISTEN/NOTIFY on PostgreSQL) since `generation`, or after `seconds`."""
+    process's through LISTEN/NOTIFY on PostgreSQL) since `generation`, or after `seconds`;
+    whether it did (False: the time ran out)."""
     loop = asyncio.get_running_loop()
     moved = loop.create_future()
 
@@ -105,6 +106,7 @@ async def queue_moved(pars: Pars, generation: int, seconds: float) -> None:
                 await asyncio.wait_for(moved, seconds)
     finally:
         forget()
+    return pars.queue_generation != generation
 
 
 def _done(future: asyncio.Future[None]) -> None:
