@@ -1,5 +1,5 @@
-"""`pars relay`'s loop: queue (the relay), withhold what may no longer leave, push (webhooks,
-NATS), sign checkpoints; each step its own transaction, a failing step retried with backoff and
+"""`pars relay`'s loop: queue (the relay), push (webhooks, NATS), withhold what may no longer
+leave, sign checkpoints; each step its own transaction, a failing step retried with backoff and
 never stopping the others. The one module that knows every step, so the steps need not know
 each other.
 
@@ -92,11 +92,13 @@ def _rounds(
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
     next_lifecycle = pars.clock.now()  # the limited-access rule: once a day (services.lifecycle)
+    # The pushes right after the relay, so that what it queued leaves first; the sweep of
+    # ended agreements after them (every send checks its agreement itself at that instant).
     steps: list[tuple[str, Callable[[], int]]] = [
         ("relay", lambda: relay_once(pars)),
-        ("withhold", lambda: withhold_ended(pars)),
         ("webhooks", webhooks.step),
         ("nats", lambda: nats.step() if pars.settings.nats_url else 0),
+        ("withhold", lambda: withhold_ended(pars)),
     ]
     while not stop() and lease.held():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
