@@ -4,6 +4,7 @@ partner that is slow or never answers holds only its own lane."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from pars.services import agreements as ag
 from pars.services.delivery import relay
@@ -69,8 +71,15 @@ def test_a_round_sends_to_every_partner_at_once_in_two_transactions(
         return unit_of_work()
 
     monkeypatch.setattr(api.pars, "uow", counted)
+    statements: list[str] = []
+    sa.event.listen(
+        api.pars.engine, "before_cursor_execute", lambda *a: statements.append(a[2]), named=False
+    )
     assert deliver_webhooks(api.pars, send) == len(NAMES)
     assert writes == 2  # the round's write-ahead entries, then its results
+    # The round's agreements and partners are read once for all three items.
+    reads = [m[1] for q in statements if (m := re.match(r"SELECT\s.*?\sFROM\s+(\w+)", q, re.S))]
+    assert reads.count("agreements") == 1 and reads.count("partners") == 1, reads
     assert {d["status"] for d in rows(api.pars, "deliveries")} == {"delivered"}
     actions = [a["action"] for a in rows(api.pars, "audit_log")]
     assert actions.count("disclosure:delivered") == len(NAMES)

@@ -310,11 +310,13 @@ def withhold_ended(pars: Pars) -> int:
     """Withhold every queued item whose agreement may no longer disclose; returns how many.
     Reads first: the write transaction (and SQLite's write lock) only when there is work."""
     now = pars.clock.now()
-    with pars.reader() as reader:
+    with pars.reader() as reader:  # two statements, whatever the number of agreements
+        keys = reader.deliveries.queued_agreements()
+        found = reader.sharing.get_many(keys)
         stopped = {
             key: reason
-            for key in reader.deliveries.queued_agreements()
-            if (reason := in_force_reason(reader.sharing.get(*key), pars, now)) is not None
+            for key in keys
+            if (reason := in_force_reason(found.get(key), pars, now)) is not None
         }
     if not stopped:
         return 0
