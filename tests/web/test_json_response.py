@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.responses import JSONResponse
 
-from pars.web.json_response import FastJSONResponse
+from pars.web.json_response import FastJSONResponse, json_bytes
 
 CONTENT: list[Any] = [
     {"id": "0f9c", "otn": "N123456-1", "version": 3, "juvenile": False, "bail": None},
@@ -35,3 +35,11 @@ def test_a_lone_surrogate_fails_as_before() -> None:
         JSONResponse({"x": "\ud800"})
     with pytest.raises(UnicodeEncodeError):
         FastJSONResponse({"x": "\ud800"})
+
+
+@pytest.mark.parametrize(
+    "content", [*CONTENT, {"big": 2**70}, {1: "integer key"}, {"x": [-(2**64)]}]
+)
+def test_json_bytes_are_the_responses_bytes(content: Any) -> None:
+    """An SSE event's data is written as the feed's pages are, fallback included."""
+    assert json_bytes(content) == JSONResponse(content).body

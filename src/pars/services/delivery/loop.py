@@ -92,13 +92,16 @@ def _rounds(
     every = timedelta(seconds=pars.settings.checkpoint_interval_seconds)
     next_checkpoint = pars.clock.now()  # look at the log this often, not on every round
     next_lifecycle = pars.clock.now()  # the limited-access rule: once a day (services.lifecycle)
-    # The pushes right after the relay, so that what it queued leaves first; the sweep of
-    # ended agreements after them (every send checks its agreement itself at that instant).
+    # The pushes right after the relay, so that what it queued leaves first. The sweep of
+    # ended agreements after them, and at most once per `interval`: every send checks its
+    # agreement itself at that instant, so the sweep only records sooner what will not leave,
+    # and run after every batch it competed with the partners' rounds for the same cores.
+    sweep = _Every(interval, lambda: withhold_ended(pars))
     steps: list[tuple[str, Callable[[], int]]] = [
         ("relay", lambda: relay_once(pars)),
         ("webhooks", webhooks.step),
         ("nats", lambda: nats.step() if pars.settings.nats_url else 0),
-        ("withhold", lambda: withhold_ended(pars)),
+        ("withhold", sweep),
     ]
     while not stop() and lease.held():
         pars.outbox_signal.clear()  # a commit from here on wakes the wait below at once
@@ -134,3 +137,20 @@ def _rounds(
         failures = 0
         if not moved:
             pars.outbox_signal.wait(interval)
+
+
+class _Every:
+    """`step()`, at most once per `seconds` (0 when not yet due). A step that raised is due
+    again at once, so that its retry is not put off."""
+
+    def __init__(self, seconds: float, step: Callable[[], int]) -> None:
+        self._seconds, self._step = seconds, step
+        self._next = 0.0
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if now < self._next:
+            return 0
+        moved = self._step()  # if it raises, _next stays: due again next round
+        self._next = now + self._seconds
+        return moved

@@ -4,7 +4,6 @@ Everything it serves went through `pars.sharing.projection` (at enqueue and agai
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -23,7 +22,7 @@ from pars.services.inputs import Instant, RecordId
 from pars.services.lifecycle.attest import attest
 from pars.web.api import feed_rounds as rounds
 from pars.web.deps import audit_unauthenticated, get_pars
-from pars.web.json_response import FastJSONResponse
+from pars.web.json_response import FastJSONResponse, json_bytes
 from pars.web.routing import CheckedRoute
 
 router = APIRouter(prefix="/api/v1/feed", tags=["partner feed"], route_class=CheckedRoute)
@@ -139,8 +138,9 @@ async def stream(
             served, cursor = await rounds.serve(pars, ask)
             woken = False
             for item_cursor, payload in served:
-                data = json.dumps(payload, separators=(",", ":"))
-                yield f"id: {item_cursor}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
+                # The data as the feed's pages write it: compact UTF-8 JSON.
+                head = f"id: {item_cursor}\nevent: {payload['type']}\ndata: ".encode()
+                yield head + json_bytes(payload) + b"\n\n"
                 sent += 1
             if served:
                 idle = 0.0
