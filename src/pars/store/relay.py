@@ -13,13 +13,11 @@ transaction that was running when the gap was seen.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from pars.store.bulk import (
     bind_processor,
@@ -29,6 +27,16 @@ from pars.store.bulk import (
     has_bind_processor,
     insert_rows,
 )
+from pars.store.relay_statements import (
+    HAS_PENDING,
+    MARK_DELIVERED,
+    NEXT_BATCH,
+    PAGES_AT_ONCE,
+    RELAY,
+    SET_CURSOR,
+    pages_by_arrays,
+    pages_statement,
+)
 from pars.store.tables import deliveries, outbox, quarantine, relay_state
 
 __all__ = ["RECALL_EVENT", "DeliveryRepository", "DeliveryStream"]
@@ -36,8 +44,6 @@ __all__ = ["RECALL_EVENT", "DeliveryRepository", "DeliveryStream"]
 # A recall notice (services/lifecycle/recalls.py) goes even where the agreement has ended: it
 # discloses nothing new, so no sweep of an ended agreement withholds it.
 RECALL_EVENT = "pars.record.recall"
-
-_RELAY = "outbox"
 
 
 def _json_text(value: Any) -> str | None:
@@ -67,115 +73,6 @@ def _last_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 _NOTHING = object()
 
 
-def _position() -> sa.ScalarSelect[Any]:
-    return sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY).scalar_subquery()
-
-
-_HAS_PENDING = sa.select(sa.exists().where(outbox.c.seq > sa.func.coalesce(_position(), 0)))
-_SET_CURSOR = (
-    sa.update(relay_state)
-    .where(relay_state.c.name == _RELAY)
-    .values(last_seq=sa.bindparam("last_seq", type_=sa.Integer))
-)
-
-
-def _next_batch_statement() -> sa.Select[Any]:
-    """PostgreSQL: the relay's position, locked, and the outbox rows after it (see
-    `DeliveryRepository.next_batch`)."""
-    after = (
-        sa.select(outbox)
-        .where(outbox.c.seq > relay_state.c.last_seq)
-        .order_by(outbox.c.seq)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .lateral("after")
-    )
-    return (
-        sa.select(relay_state.c.last_seq.label("relay_position"), after)
-        .select_from(relay_state.outerjoin(after, sa.true()))
-        .where(relay_state.c.name == _RELAY)
-        .order_by(after.c.seq)
-        .with_for_update(of=relay_state)
-    )
-
-
-_NEXT_BATCH = _next_batch_statement()
-_MARK_DELIVERED = (
-    sa.update(deliveries)
-    .where(
-        deliveries.c.id
-        == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(deliveries.c.id.type))),
-        deliveries.c.status == "queued",
-    )
-    .values(
-        status="delivered", delivered_at=sa.bindparam("now", type_=deliveries.c.delivered_at.type)
-    )
-)
-
-_PAGES_AT_ONCE = 50  # asks per statement of `pages`
-
-
-@functools.cache
-def _pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
-    """`n` feed pages in one statement: ask i's rows (its partner's feed items after its
-    cursor, in order, at most its limit) with `ask` = i. Built once per shape, so that
-    SQLAlchemy and the driver find it compiled and prepared."""
-    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
-    if "id" not in {c.name for c in chosen}:
-        chosen.append(deliveries.c.id)
-    parts = []
-    for i in range(n):
-        page = (
-            sa.select(sa.literal(i, sa.Integer).label("ask"), *chosen)
-            .where(
-                deliveries.c.partner_id == sa.bindparam(f"p{i}"),
-                deliveries.c.id > sa.bindparam(f"a{i}"),
-                deliveries.c.transport == "feed",
-                deliveries.c.status.in_(("queued", "delivered")),
-            )
-            .order_by(deliveries.c.id)
-            .limit(sa.bindparam(f"l{i}"))
-            .subquery(f"page{i}")
-        )
-        parts.append(sa.select(page))
-    return parts[0] if n == 1 else sa.union_all(*parts)
-
-
-@functools.cache
-def _pages_by_arrays(columns: tuple[str, ...]) -> sa.Select[Any]:
-    """PostgreSQL: the feed pages of the asks (partner i, after i, limit i), given as three
-    arrays, with `ask` = i (from 1), each page in order. Built once per set of columns."""
-    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
-    if "id" not in {c.name for c in chosen}:
-        chosen.append(deliveries.c.id)
-    arrays = (
-        sa.bindparam("partners", type_=postgresql.ARRAY(deliveries.c.partner_id.type)),
-        sa.bindparam("afters", type_=postgresql.ARRAY(deliveries.c.id.type)),
-        sa.bindparam("limits", type_=postgresql.ARRAY(sa.Integer)),
-    )
-    asks = (
-        sa.func.unnest(*arrays)
-        .table_valued("partner_id", "after", "size", with_ordinality="ask")
-        .render_derived(name="asks")
-    )
-    page = (
-        sa.select(*chosen)
-        .where(
-            deliveries.c.partner_id == asks.c.partner_id,
-            deliveries.c.id > asks.c.after,
-            deliveries.c.transport == "feed",
-            deliveries.c.status.in_(("queued", "delivered")),
-        )
-        .order_by(deliveries.c.id)
-        .limit(asks.c.size)
-        .lateral("page")
-    )
-    return (
-        sa.select(asks.c.ask, *[page.c[c.name] for c in chosen])
-        .select_from(asks.join(page, sa.true()))
-        .order_by(asks.c.ask, page.c.id)
-    )
-
-
 class DeliveryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
@@ -189,7 +86,7 @@ class DeliveryRepository:
     def has_pending(self) -> bool:
         """Whether the outbox holds anything past the relay's position (a read, no lock): one
         statement, so that an idle relay's look costs one round trip."""
-        return bool(self._conn.execute(_HAS_PENDING).scalar())
+        return bool(self._conn.execute(HAS_PENDING).scalar())
 
     def next_batch(self, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` outbox rows past the relay's position that are safe to relay, in
@@ -204,7 +101,7 @@ class DeliveryRepository:
         and what the lock's wait hid is the next batch's."""
         if not self._pg:
             return self._safe(self._cursor(), self._rows_after(self._cursor(), limit))
-        found = self._conn.execute(_NEXT_BATCH, {"limit": limit}).mappings().all()
+        found = self._conn.execute(NEXT_BATCH, {"limit": limit}).mappings().all()
         if not found:  # a new database: no position yet
             return self._safe(self._cursor(), self._rows_after(0, limit))
         after = int(found[0]["relay_position"])
@@ -218,17 +115,17 @@ class DeliveryRepository:
 
     def _cursor(self) -> int:
         """The last outbox seq relayed (its row made if there is none), locked on PostgreSQL."""
-        q = sa.select(relay_state.c.last_seq).where(relay_state.c.name == _RELAY)
+        q = sa.select(relay_state.c.last_seq).where(relay_state.c.name == RELAY)
         if self._pg:
             q = q.with_for_update()
         value = self._conn.execute(q).scalar()
         if value is None:
-            self._conn.execute(sa.insert(relay_state).values(name=_RELAY, last_seq=0))
+            self._conn.execute(sa.insert(relay_state).values(name=RELAY, last_seq=0))
             return 0
         return int(value)
 
     def set_cursor(self, seq: int) -> None:
-        self._conn.execute(_SET_CURSOR, {"last_seq": seq})
+        self._conn.execute(SET_CURSOR, {"last_seq": seq})
 
     def _rows_after(self, after: int, limit: int) -> list[dict[str, Any]]:
         q = sa.select(outbox).where(outbox.c.seq > after).order_by(outbox.c.seq).limit(limit)
@@ -251,7 +148,7 @@ class DeliveryRepository:
     def _gap_closed(self, missing: int) -> bool:
         state = self._conn.execute(
             sa.select(relay_state.c.gap_seq, relay_state.c.gap_marker).where(
-                relay_state.c.name == _RELAY
+                relay_state.c.name == RELAY
             )
         ).one()
         xmin = int(
@@ -264,7 +161,7 @@ class DeliveryRepository:
         marker = int(self._conn.exec_driver_sql("SELECT txid_current()").scalar_one())
         self._conn.execute(
             sa.update(relay_state)
-            .where(relay_state.c.name == _RELAY)
+            .where(relay_state.c.name == RELAY)
             .values(gap_seq=missing, gap_marker=marker)
         )
         return False
@@ -388,7 +285,7 @@ class DeliveryRepository:
         """`page(partner, after, limit)` for each ask, in one statement: on PostgreSQL the asks
         go as three arrays, each a LATERAL look-up of its partner's index (the same text
         whatever their number, so that psycopg prepares it); elsewhere a UNION ALL of the
-        look-ups per _PAGES_AT_ONCE asks. `columns` to read less than the row."""
+        look-ups per PAGES_AT_ONCE asks. `columns` to read less than the row."""
         out: list[list[dict[str, Any]]] = [[] for _ in asks]
         names = tuple(columns or ())
         if self._pg and asks:
@@ -397,16 +294,16 @@ class DeliveryRepository:
                 "afters": [after for _, after, _ in asks],
                 "limits": [limit for _, _, limit in asks],
             }
-            for row in self._conn.execute(_pages_by_arrays(names), params).mappings():
+            for row in self._conn.execute(pages_by_arrays(names), params).mappings():
                 item = dict(row)
                 out[item.pop("ask") - 1].append(item)
             return out
-        for start in range(0, len(asks), _PAGES_AT_ONCE):
-            chunk = asks[start : start + _PAGES_AT_ONCE]
+        for start in range(0, len(asks), PAGES_AT_ONCE):
+            chunk = asks[start : start + PAGES_AT_ONCE]
             params = {}
             for i, (partner_id, after, limit) in enumerate(chunk):
                 params.update({f"p{i}": partner_id, f"a{i}": after, f"l{i}": limit})
-            q = _pages_statement(len(chunk), names)
+            q = pages_statement(len(chunk), names)
             for row in self._conn.execute(q, params).mappings():
                 item = dict(row)
                 out[start + item.pop("ask")].append(item)
@@ -447,7 +344,7 @@ class DeliveryRepository:
         if not ids:
             return
         if self._pg:  # built once: the ids as one array
-            self._conn.execute(_MARK_DELIVERED, {"ids": ids, "now": now})
+            self._conn.execute(MARK_DELIVERED, {"ids": ids, "now": now})
             return
         self._conn.execute(
             sa.update(deliveries)
