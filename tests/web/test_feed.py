@@ -331,5 +331,5 @@ def test_a_recall_reaches_an_ended_partner_over_server_sent_events(
     assert data["subject"] == arrest_id and data["data"]["happened"] == "sealed"
     assert data["data"]["action"] == "restrict"
     for secret in SECRETS:
-        assert secret not in notice["data"]
+        assert not _shows(secret, notice["data"]), secret
     assert "Doe" not in notice["data"]
