@@ -99,11 +99,11 @@ class DeliveryRepository:
         transaction, PostgreSQL rechecks the position's newer version, and rows the other relay
         relayed meanwhile could come with it: rows at or before the position are dropped here,
         and what the lock's wait hid is the next batch's."""
-        if not self._pg:
-            return self._safe(self._cursor(), self._rows_after(self._cursor(), limit))
+        if not self._pg:  # no gaps to stop at: see the module's docstring
+            return self._rows_after(self._cursor(), limit)
         found = self._conn.execute(NEXT_BATCH, {"limit": limit}).mappings().all()
-        if not found:  # a new database: no position yet
-            return self._safe(self._cursor(), self._rows_after(0, limit))
+        if not found:  # a new database: no position yet (`_cursor` makes it, at 0)
+            return self._safe(0, self._rows_after(self._cursor(), limit))
         after = int(found[0]["relay_position"])
         rows = []
         for r in found:
@@ -133,9 +133,7 @@ class DeliveryRepository:
 
     def _safe(self, after: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`rows` (in order, after `after`) up to the first gap a running transaction may still
-        fill (see the module's docstring; SQLite has no such gaps)."""
-        if not self._pg:
-            return rows
+        fill: PostgreSQL's (see the module's docstring; SQLite has no such gaps)."""
         safe: list[dict[str, Any]] = []
         expected = after + 1
         for row in rows:
