@@ -34,6 +34,7 @@ from pars.store.relay_statements import (
     PAGES_AT_ONCE,
     RELAY,
     SET_CURSOR,
+    feed_items,
     pages_by_arrays,
     pages_statement,
 )
@@ -266,12 +267,7 @@ class DeliveryRepository:
     def page(self, partner_id: str, after: int, limit: int) -> list[dict[str, Any]]:
         q = (
             sa.select(deliveries)
-            .where(
-                deliveries.c.partner_id == partner_id,
-                deliveries.c.id > after,
-                deliveries.c.transport == "feed",
-                deliveries.c.status.in_(("queued", "delivered")),
-            )
+            .where(*feed_items(partner_id, after))
             .order_by(deliveries.c.id)
             .limit(limit)
         )

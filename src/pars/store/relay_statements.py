@@ -20,6 +20,7 @@ __all__ = [
     "PAGES_AT_ONCE",
     "RELAY",
     "SET_CURSOR",
+    "feed_items",
     "pages_by_arrays",
     "pages_statement",
 ]
@@ -74,24 +75,36 @@ MARK_DELIVERED = (
 PAGES_AT_ONCE = 50  # asks per statement of `pages`
 
 
+def feed_items(partner_id: Any, after: Any) -> tuple[sa.ColumnElement[bool], ...]:
+    """What a partner's feed page holds: its feed items after the cursor `after`, queued or
+    delivered (a re-read from an older cursor). One definition for every way a page is read."""
+    return (
+        deliveries.c.partner_id == partner_id,
+        deliveries.c.id > after,
+        deliveries.c.transport == "feed",
+        deliveries.c.status.in_(("queued", "delivered")),
+    )
+
+
+def _chosen(columns: tuple[str, ...]) -> list[sa.Column[Any]]:
+    """The columns a page reads (every one if none are named), its cursor `id` always."""
+    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
+    if "id" not in {c.name for c in chosen}:
+        chosen.append(deliveries.c.id)
+    return chosen
+
+
 @functools.cache
 def pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
     """`n` feed pages in one statement: ask i's rows (its partner's feed items after its
     cursor, in order, at most its limit) with `ask` = i. Built once per shape, so that
     SQLAlchemy and the driver find it compiled and prepared."""
-    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
-    if "id" not in {c.name for c in chosen}:
-        chosen.append(deliveries.c.id)
+    chosen = _chosen(columns)
     parts = []
     for i in range(n):
         page = (
             sa.select(sa.literal(i, sa.Integer).label("ask"), *chosen)
-            .where(
-                deliveries.c.partner_id == sa.bindparam(f"p{i}"),
-                deliveries.c.id > sa.bindparam(f"a{i}"),
-                deliveries.c.transport == "feed",
-                deliveries.c.status.in_(("queued", "delivered")),
-            )
+            .where(*feed_items(sa.bindparam(f"p{i}"), sa.bindparam(f"a{i}")))
             .order_by(deliveries.c.id)
             .limit(sa.bindparam(f"l{i}"))
             .subquery(f"page{i}")
@@ -104,9 +117,7 @@ def pages_statement(n: int, columns: tuple[str, ...]) -> sa.CompoundSelect[Any] 
 def pages_by_arrays(columns: tuple[str, ...]) -> sa.Select[Any]:
     """PostgreSQL: the feed pages of the asks (partner i, after i, limit i), given as three
     arrays, with `ask` = i (from 1), each page in order. Built once per set of columns."""
-    chosen = [deliveries.c[name] for name in columns] if columns else list(deliveries.c)
-    if "id" not in {c.name for c in chosen}:
-        chosen.append(deliveries.c.id)
+    chosen = _chosen(columns)
     arrays = (
         sa.bindparam("partners", type_=postgresql.ARRAY(deliveries.c.partner_id.type)),
         sa.bindparam("afters", type_=postgresql.ARRAY(deliveries.c.id.type)),
@@ -119,12 +130,7 @@ def pages_by_arrays(columns: tuple[str, ...]) -> sa.Select[Any]:
     )
     page = (
         sa.select(*chosen)
-        .where(
-            deliveries.c.partner_id == asks.c.partner_id,
-            deliveries.c.id > asks.c.after,
-            deliveries.c.transport == "feed",
-            deliveries.c.status.in_(("queued", "delivered")),
-        )
+        .where(*feed_items(asks.c.partner_id, asks.c.after))
         .order_by(deliveries.c.id)
         .limit(asks.c.size)
         .lateral("page")
