@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -264,9 +265,6 @@ def test_an_abandoned_copy_tells_the_server_only_the_exceptions_class(
 def test_outbox_rows_notify_the_relay_at_commit_only(pars: Pars, backend: str) -> None:
     """Migration 0016: the `outbox` trigger sends `pars_outbox` for any writer of the table,
     once the transaction commits and never for one rolled back; its downgrade removes it."""
-    from alembic import command
-
-    from pars.store.engine import alembic_config, migrate
     from pars.store.tables import outbox
 
     def event() -> dict[str, Any]:
@@ -275,30 +273,47 @@ def test_outbox_rows_notify_the_relay_at_commit_only(pars: Pars, backend: str) -
             "time": pars.clock.now(), "arrest_version": 1, "data": {},
         }  # fmt: skip
 
+    def write(conn: sa.Connection) -> None:
+        conn.execute(sa.insert(outbox), [event(), event()])
+
+    _notifies_at_commit_only(pars, "pars_outbox", [write], "0015")
+
+
+def _notifies_at_commit_only(
+    pars: Pars, channel: str, writes: list[Callable[[sa.Connection], None]], before: str
+) -> None:
+    """Each of `writes` notifies `channel` once its transaction commits: not before, and never
+    for one rolled back. Downgraded to the revision `before` (the trigger's migration undone),
+    a write notifies nothing; migrated again, it does."""
+    from alembic import command
+
+    from pars.store.engine import alembic_config, migrate
+
     def heard(listener: psycopg.Connection[Any]) -> int:
         return len(list(listener.notifies(timeout=0.5, stop_after=1)))
 
     conninfo = pars.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as listener:
-        listener.execute("LISTEN pars_outbox")
-        with pars.engine.connect() as conn:
-            conn.execute(sa.insert(outbox), [event(), event()])
-            conn.rollback()
-        assert heard(listener) == 0
-        with pars.engine.begin() as conn:
-            conn.execute(sa.insert(outbox), [event(), event()])
-            assert heard(listener) == 0  # not before COMMIT
-        assert heard(listener) == 1
+        listener.execute(f"LISTEN {channel}")
+        for write in writes:
+            with pars.engine.connect() as conn:
+                write(conn)
+                conn.rollback()
+            assert heard(listener) == 0
+            with pars.engine.begin() as conn:
+                write(conn)
+                assert heard(listener) == 0  # not before COMMIT
+            assert heard(listener) == 1
         with pars.engine.begin() as conn:
             cfg = alembic_config(conninfo)
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0015")
+            command.downgrade(cfg, before)
         with pars.engine.begin() as conn:
-            conn.execute(sa.insert(outbox), [event()])
+            writes[0](conn)
         assert heard(listener) == 0
         migrate(pars.engine)
         with pars.engine.begin() as conn:
-            conn.execute(sa.insert(outbox), [event()])
+            writes[-1](conn)
         assert heard(listener) == 1
 
 
@@ -497,9 +512,6 @@ def test_queued_deliveries_notify_the_feeds_at_commit_only(pars: Pars, backend: 
     removes the trigger."""
     from datetime import UTC, datetime
 
-    from alembic import command
-
-    from pars.store.engine import alembic_config, migrate
     from pars.store.relay import DeliveryRepository
     from pars.store.tables import partners
 
@@ -522,38 +534,12 @@ def test_queued_deliveries_notify_the_feeds_at_commit_only(pars: Pars, backend: 
             "payload": {"a": 1},
         }  # fmt: skip
 
-    def queue(conn: sa.Connection, streamed: bool) -> None:
-        repository = DeliveryRepository(conn)
-        if streamed:  # one COPY, as the relay writes
-            with repository.stream() as sink:
-                sink.add(row())
-                sink.add(row())
-        else:
-            repository.enqueue([row()])
+    def streamed(conn: sa.Connection) -> None:  # one COPY, as the relay writes
+        with DeliveryRepository(conn).stream() as sink:
+            sink.add(row())
+            sink.add(row())
 
-    def heard(listener: psycopg.Connection[Any]) -> int:
-        return len(list(listener.notifies(timeout=0.5, stop_after=1)))
+    def enqueued(conn: sa.Connection) -> None:
+        DeliveryRepository(conn).enqueue([row()])
 
-    conninfo = pars.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as listener:
-        listener.execute("LISTEN pars_queue")
-        for streamed in (True, False):
-            with pars.engine.connect() as conn:
-                queue(conn, streamed)
-                conn.rollback()
-            assert heard(listener) == 0
-            with pars.engine.begin() as conn:
-                queue(conn, streamed)
-                assert heard(listener) == 0  # not before COMMIT
-            assert heard(listener) == 1
-        with pars.engine.begin() as conn:
-            cfg = alembic_config(conninfo)
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0016")
-        with pars.engine.begin() as conn:
-            queue(conn, True)
-        assert heard(listener) == 0
-        migrate(pars.engine)
-        with pars.engine.begin() as conn:
-            queue(conn, False)
-        assert heard(listener) == 1
+    _notifies_at_commit_only(pars, "pars_queue", [streamed, enqueued], "0016")
