@@ -33,6 +33,7 @@ __all__ = [
     "is_postgres",
     "loads_json",
     "one_of",
+    "one_of_array",
 ]
 
 
@@ -49,6 +50,12 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[
         array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == sa.any_(array)
     return column.in_(values)
+
+
+def one_of_array(column: sa.ColumnElement[Any], name: str) -> Any:
+    """PostgreSQL: `column = ANY(:name)`, the values passed as one array under `name` at
+    execution: `one_of` for a statement built once (PostgreSQL only: SQLite has no arrays)."""
+    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
 def dumps_json(value: Any) -> str:

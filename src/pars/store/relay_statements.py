@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from pars.store.bulk import one_of_array
 from pars.store.tables import deliveries, outbox, relay_state
 
 __all__ = [
@@ -63,8 +64,7 @@ NEXT_BATCH = _next_batch_statement()
 MARK_DELIVERED = (
     sa.update(deliveries)
     .where(
-        deliveries.c.id
-        == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(deliveries.c.id.type))),
+        one_of_array(deliveries.c.id, "ids"),
         deliveries.c.status == "queued",
     )
     .values(

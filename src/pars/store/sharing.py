@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from pars.sharing.agreements import Agreement, from_document, to_document
-from pars.store.bulk import loads_json
+from pars.store.bulk import loads_json, one_of_array
 from pars.store.tables import agreements, partner_keys, partners
 
 __all__ = ["SharingRepository"]
@@ -31,7 +30,7 @@ def _agreement(text: str) -> Agreement:
 
 _ACTIVE = sa.select(_TEXT).where(agreements.c.state == "active")
 _BY_IDS = sa.select(agreements.c.id, agreements.c.version, _TEXT).where(
-    agreements.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(agreements.c.id.type)))
+    one_of_array(agreements.c.id, "ids")
 )  # PostgreSQL: built once, the ids as one array
 
 

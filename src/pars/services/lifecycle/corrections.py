@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from pars.domain.arrest import Arrest, ArrestState
-from pars.store.bulk import one_of
+from pars.store.bulk import one_of, one_of_array
 from pars.store.tables import arrests
 from pars.store.uow import SqlUnitOfWork
 
@@ -76,7 +75,7 @@ def _share_lock(conn: sa.Connection, ids: list[str]) -> list[tuple[str, str]]:
 
 _KEY_SHARE = (
     sa.select(arrests.c.id, arrests.c.state)
-    .where(arrests.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(arrests.c.id.type))))
+    .where(one_of_array(arrests.c.id, "ids"))
     .order_by(arrests.c.id)
     .with_for_update(read=True, key_share=True)
 )  # built once: the ids go as one array
