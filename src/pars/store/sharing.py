@@ -32,6 +32,16 @@ _ACTIVE = sa.select(_TEXT).where(agreements.c.state == "active")
 _BY_IDS = sa.select(agreements.c.id, agreements.c.version, _TEXT).where(
     one_of_array(agreements.c.id, "ids")
 )  # PostgreSQL: built once, the ids as one array
+# Every feed request and every long-poll re-request reads its partner's key (a revocation
+# takes effect at once): built once, so that it is compiled once and prepared by psycopg.
+_BY_KEY = (
+    sa.select(partners)
+    .join(partner_keys, partner_keys.c.partner_id == partners.c.id)
+    .where(
+        partner_keys.c.key_hash == sa.bindparam("key_hash", type_=partner_keys.c.key_hash.type),
+        partner_keys.c.revoked_at.is_(None),
+    )
+)
 
 
 class SharingRepository:
@@ -91,12 +101,7 @@ class SharingRepository:
         return int(self._conn.execute(q.values(revoked_at=now)).rowcount)
 
     def partner_by_key(self, key_hash: str) -> dict[str, Any] | None:
-        q = (
-            sa.select(partners)
-            .join(partner_keys, partner_keys.c.partner_id == partners.c.id)
-            .where(partner_keys.c.key_hash == key_hash, partner_keys.c.revoked_at.is_(None))
-        )
-        row = self._conn.execute(q).mappings().first()
+        row = self._conn.execute(_BY_KEY, {"key_hash": key_hash}).mappings().first()
         return dict(row) if row else None
 
     # -- agreements ----------------------------------------------------------------------

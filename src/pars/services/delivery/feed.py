@@ -34,8 +34,10 @@ Partner = dict[str, Any]
 
 
 def authenticate_partner(pars: Pars, key: str) -> Partner:
-    """The partner holding this API key; Unauthenticated if it is unknown or revoked."""
-    with pars.reader() as uow:
+    """The partner holding this API key; Unauthenticated if it is unknown or revoked. Read on
+    every request (a revocation in any process refuses the key from the next request on), as
+    one statement: no BEGIN, no COMMIT."""
+    with pars.reader().without_snapshot() as uow:
         partner = uow.sharing.partner_by_key(hashlib.sha256(key.encode()).hexdigest())
     if partner is None:
         raise Unauthenticated("unknown or revoked partner key")
