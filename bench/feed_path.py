@@ -5,7 +5,9 @@ clients taken out (bench/feed.py measures the whole path through them).
 For each event: create and submit one arrest through the service layer (its outbox event
 committed), `relay_once` (the relay's batch of that one event: a delivery row for each of P
 partners with a feed agreement), then `serve_round` of P asks as P SSE streams woken by that
-queueing ask (one write transaction, one log append). Reported per step: wall time p50 and
+queueing ask (one write transaction, one log append), then `reask`: what each of the P
+partners' long-polls does on its next request, its key looked up and one look at its queue
+(found empty: the request would then wait). Reported per step: wall time p50 and
 p90 in ms, the Python CPU in ms (this process; the relay and the round run here, in the
 calling thread), the statements sent (SQLAlchemy's cursor executions, COPY not counted) and
 the server's CPU per event (PostgreSQL only: the throwaway cluster's processes).
@@ -40,7 +42,7 @@ from typing import Any
 
 from bench.intake import ROOT, Databases, _log, postgres_admin, postgres_cpu
 
-STEPS = ("intake", "relay", "round")
+STEPS = ("intake", "relay", "round", "reask")
 
 
 def child(backend: str, events: int, partners: int) -> dict[str, Any]:
@@ -64,9 +66,8 @@ def child(backend: str, events: int, partners: int) -> dict[str, Any]:
         settings = Settings(data_dir=data_dir, database_url=url, encryption_keys=new_key_line())
         pars = Pars(settings)
         migrate(pars.engine)
-        asking = [
-            authenticate_partner(pars, p.key) for p in add_partners(settings, "feed", partners)
-        ]
+        keys = [p.key for p in add_partners(settings, "feed", partners)]
+        asking = [authenticate_partner(pars, key) for key in keys]
         cursors = {p["id"]: 0 for p in asking}
         # Asked as woken streams ask (an older `Ask` has no such hint: compared as it asks).
         woken = {"woken": True} if "woken" in {f.name for f in dataclasses.fields(Ask)} else {}
@@ -82,6 +83,7 @@ def child(backend: str, events: int, partners: int) -> dict[str, Any]:
         warm = 5
         heap.settle()
         server_start = 0.0
+        served: list[Any] = []
         for n in range(warm + events):
             if n == warm:
                 statements.clear()
@@ -94,11 +96,22 @@ def child(backend: str, events: int, partners: int) -> dict[str, Any]:
                     fill_outbox(pars, 1)
                 elif name == "relay":
                     moved = relay_once(pars)
+                elif name == "reask":
+                    idle = [
+                        serve_round(
+                            pars, [Ask(authenticate_partner(pars, key), after, 100, "feed")]
+                        )
+                        for key, (_, after) in zip(keys, served, strict=True)
+                    ]
                 else:
                     asks = [Ask(p, cursors[p["id"]], 100, "sse", **woken) for p in asking]
                     served = serve_round(pars, asks)
                 marks.append((name, time.perf_counter() - t, time.process_time() - c))
-            if moved != 1 or any(len(items) != 1 for items, _ in served):
+            if (
+                moved != 1
+                or any(len(items) != 1 for items, _ in served)
+                or any(items for [(items, _)] in idle)
+            ):
                 raise SystemExit(
                     f"event {n}: relayed {moved}, served {[len(i) for i, _ in served]}"
                 )
