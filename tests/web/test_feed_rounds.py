@@ -224,3 +224,34 @@ def test_a_stream_sees_what_was_queued_while_its_round_ran(
     reader.join(60)
     assert not reader.is_alive(), "the stream waited for its poll: the wake-up was missed"
     assert calls[0] == 0 and arrest in got[0]
+
+
+def test_keys_asked_together_are_read_together(
+    api: Api, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys of requests that arrive together (ten long-polls re-asking after one event)
+    are read in one call, each answered with its own partner; a revoked or unknown key with
+    None; and a revocation refuses the key from the next ask on."""
+    pars = api.pars
+    keys = {name: ag.add_partner(pars, name, "state_repository")[1] for name in ("PSP", "DA")}
+    old = ag.add_partner(pars, "ROTATED", "state_repository")[1]
+    new = ag.rotate_partner_key(pars, "ROTATED")
+    calls: list[list[str]] = []
+    real = feed_rounds.authenticate_partners
+
+    def counting(p: Pars, asked: list[str]) -> Any:
+        calls.append(list(asked))
+        return real(p, asked)
+
+    monkeypatch.setattr(feed_rounds, "authenticate_partners", counting)
+    asked = [keys["PSP"], keys["DA"], old, "parsk_unknown", new, keys["PSP"]]
+
+    async def together(keys: list[str]) -> list[Any]:
+        return await asyncio.gather(*(feed_rounds.partner(pars, key) for key in keys))
+
+    got = asyncio.run(together(asked))
+    assert [p["name"] if p else None for p in got] == ["PSP", "DA", None, None, "ROTATED", "PSP"]
+    assert calls == [asked]
+    ag.rotate_partner_key(pars, "PSP")
+    assert asyncio.run(together([keys["PSP"], keys["DA"]]))[0] is None
+    assert len(calls) == 2

@@ -32,16 +32,23 @@ _ACTIVE = sa.select(_TEXT).where(agreements.c.state == "active")
 _BY_IDS = sa.select(agreements.c.id, agreements.c.version, _TEXT).where(
     one_of_array(agreements.c.id, "ids")
 )  # PostgreSQL: built once, the ids as one array
+
+
 # Every feed request and every long-poll re-request reads its partner's key (a revocation
-# takes effect at once): built once, so that it is compiled once and prepared by psycopg.
-_BY_KEY = (
-    sa.select(partners)
-    .join(partner_keys, partner_keys.c.partner_id == partners.c.id)
-    .where(
-        partner_keys.c.key_hash == sa.bindparam("key_hash", type_=partner_keys.c.key_hash.type),
-        partner_keys.c.revoked_at.is_(None),
+# takes effect at once), the requests of one moment in one statement: built once, so that it
+# is compiled once and prepared by psycopg (the keys as one array on PostgreSQL).
+def _by_keys(keys: Any) -> sa.Select[Any]:
+    return (
+        sa.select(partner_keys.c.key_hash.label("presented_key_hash"), partners)
+        .join(partner_keys, partner_keys.c.partner_id == partners.c.id)
+        .where(keys, partner_keys.c.revoked_at.is_(None))
     )
-)
+
+
+_BY_KEYS = {
+    "postgresql": _by_keys(one_of_array(partner_keys.c.key_hash, "key_hashes")),
+    "sqlite": _by_keys(partner_keys.c.key_hash.in_(sa.bindparam("key_hashes", expanding=True))),
+}
 
 
 class SharingRepository:
@@ -101,8 +108,20 @@ class SharingRepository:
         return int(self._conn.execute(q.values(revoked_at=now)).rowcount)
 
     def partner_by_key(self, key_hash: str) -> dict[str, Any] | None:
-        row = self._conn.execute(_BY_KEY, {"key_hash": key_hash}).mappings().first()
-        return dict(row) if row else None
+        return self.partners_by_keys([key_hash]).get(key_hash)
+
+    def partners_by_keys(self, key_hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """key hash -> its partner, for those of `key_hashes` that are current (known, not
+        revoked), in one statement."""
+        wanted = sorted(set(key_hashes))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(_BY_KEYS[self._conn.dialect.name], {"key_hashes": wanted})
+        found: dict[str, dict[str, Any]] = {}
+        for row in rows.mappings():
+            partner = dict(row)
+            found[partner.pop("presented_key_hash")] = partner
+        return found
 
     # -- agreements ----------------------------------------------------------------------
 

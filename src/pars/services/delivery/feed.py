@@ -24,6 +24,7 @@ __all__ = [
     "Partner",
     "Served",
     "authenticate_partner",
+    "authenticate_partners",
     "feed_page",
     "page_of",
     "serve",
@@ -34,14 +35,22 @@ Partner = dict[str, Any]
 
 
 def authenticate_partner(pars: Pars, key: str) -> Partner:
-    """The partner holding this API key; Unauthenticated if it is unknown or revoked. Read on
-    every request (a revocation in any process refuses the key from the next request on), as
-    one statement: no BEGIN, no COMMIT."""
-    with pars.reader().without_snapshot() as uow:
-        partner = uow.sharing.partner_by_key(hashlib.sha256(key.encode()).hexdigest())
+    """The partner holding this API key; Unauthenticated if it is unknown or revoked."""
+    partner = authenticate_partners(pars, [key])[0]
     if partner is None:
         raise Unauthenticated("unknown or revoked partner key")
     return partner
+
+
+def authenticate_partners(pars: Pars, keys: Sequence[str]) -> list[Partner | None]:
+    """The partner holding each API key, in order; None for a key unknown or revoked. Read on
+    every request (a revocation in any process refuses the key from the next request on): the
+    keys of requests that arrive together (ten partners' long-polls re-asking after the same
+    event) in one statement, without BEGIN and COMMIT."""
+    hashes = [hashlib.sha256(key.encode()).hexdigest() for key in keys]
+    with pars.reader().without_snapshot() as uow:
+        found = uow.sharing.partners_by_keys(hashes)
+    return [found.get(h) for h in hashes]
 
 
 def feed_page(pars: Pars, partner: Partner, after: int, limit: int) -> dict[str, Any]:

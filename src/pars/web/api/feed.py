@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from pars.domain.errors import InvalidInput, Unauthenticated
 from pars.services import audit
 from pars.services.app import Pars
-from pars.services.delivery.feed import Ask, Partner, authenticate_partner, page_of
+from pars.services.delivery.feed import Ask, Partner, page_of
 from pars.services.delivery.lookup import lookup
 from pars.services.input_text import Line100
 from pars.services.inputs import Instant, RecordId
@@ -33,16 +33,19 @@ _MAX_WAIT = 30  # the longest long-poll (`wait`), within common proxies' read ti
 _LONG_POLL_LOOK = 1.0  # a long-poll looks at the queue at least this often
 
 
-def _partner(request: Request, pars: PARS) -> Partner:
+async def _partner(request: Request, pars: PARS) -> Partner:
+    # Async, the key read in a round with the keys of the requests that arrive with this one
+    # (`feed_rounds.partner`): a plain `def` would be a worker thread's hand-off and a
+    # statement per request.
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip().startswith("parsk_"):
-        audit_unauthenticated(pars, request, "no credentials")
+        await run_in_threadpool(audit_unauthenticated, pars, request, "no credentials")
         raise Unauthenticated("send 'Authorization: Bearer <partner API key>'")
-    try:
-        return authenticate_partner(pars, key.strip())
-    except Unauthenticated:
-        audit_unauthenticated(pars, request, "refused")
-        raise
+    partner = await rounds.partner(pars, key.strip())
+    if partner is None:
+        await run_in_threadpool(audit_unauthenticated, pars, request, "refused")
+        raise Unauthenticated("unknown or revoked partner key")
+    return partner
 
 
 @router.get("", response_model=dict[str, Any])

@@ -5,39 +5,50 @@ once. Served one by one, each would take its own write transaction and append to
 log alone, and the tenth partner would wait for nine commits. Instead every ask made while a
 round is being gathered or served joins the next round: one `serve_round` in the thread pool,
 one commit, one log append. A round that fails is served again ask by ask, so that one
-partner's failure is never another's."""
+partner's failure is never another's.
+
+The same for their keys: the ten long-polls that re-ask after an event are authenticated in
+one statement (`authenticate_partners`), each still against the database as it is then."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from pars.services.app import Pars
-from pars.services.delivery.feed import Ask, Served, serve_round
+from pars.services.delivery.feed import Ask, Partner, Served, authenticate_partners, serve_round
 
-__all__ = ["queue_moved", "serve"]
+__all__ = ["partner", "queue_moved", "serve"]
 
 # Let the asks of streams woken by the same queueing reach the round before it starts. The
 # wake-ups arrive within a few loop iterations; a round missed is the next one, not a poll.
 _GATHER = 0.001
 
-_rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Rounds]] = (
-    weakref.WeakKeyDictionary()
-)
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 
-class _Rounds:
-    def __init__(self, pars: Pars) -> None:
+class _Gathered(Generic[_A, _R]):
+    """Calls of `call(pars, items)` in the thread pool, each for every item asked while the
+    previous one ran or while gathering (`gather` seconds, 0: what is ready in this loop now)."""
+
+    def __init__(
+        self, pars: Pars, call: Callable[[Pars, Sequence[_A]], list[_R]], gather: float
+    ) -> None:
         self._pars = pars
-        self._waiting: list[tuple[Ask, asyncio.Future[Served]]] = []
+        self._call = call
+        self._gather = gather
+        self._waiting: list[tuple[_A, asyncio.Future[_R]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def serve(self, ask: Ask) -> Served:
-        future: asyncio.Future[Served] = asyncio.get_running_loop().create_future()
-        self._waiting.append((ask, future))
+    async def ask(self, item: _A) -> _R:
+        future: asyncio.Future[_R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         return await future
@@ -45,20 +56,22 @@ class _Rounds:
     async def _run(self) -> None:
         try:
             while self._waiting:
-                await asyncio.sleep(_GATHER)
+                await asyncio.sleep(self._gather)
                 batch, self._waiting = self._waiting, []
                 try:
-                    served = await run_in_threadpool(serve_round, self._pars, [a for a, _ in batch])
+                    results = await run_in_threadpool(
+                        self._call, self._pars, [item for item, _ in batch]
+                    )
                 except Exception:
-                    for ask, future in batch:  # each alone: its own result or its own error
+                    for item, future in batch:  # each alone: its own result or its own error
                         try:
-                            one = await run_in_threadpool(serve_round, self._pars, [ask])
+                            one = await run_in_threadpool(self._call, self._pars, [item])
                         except Exception as e:
-                            _settle(future, error=e)
+                            _fail(future, e)
                         else:
                             _settle(future, one[0])
                     continue
-                for (_, future), result in zip(batch, served, strict=True):
+                for (_, future), result in zip(batch, results, strict=True):
                     _settle(future, result)
         finally:
             self._task = None
@@ -67,25 +80,43 @@ class _Rounds:
             self._waiting = []
 
 
-def _settle(
-    future: asyncio.Future[Served], result: Served | None = None, error: Exception | None = None
-) -> None:
-    if future.done():  # the asker went away (its request was cancelled)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        assert result is not None
+def _settle(future: asyncio.Future[_R], result: _R) -> None:
+    if not future.done():  # else the asker went away (its request was cancelled)
         future.set_result(result)
+
+
+def _fail(future: asyncio.Future[_R], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+_G = TypeVar("_G", bound="_Gathered[Any, Any]")
+_PerLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _G]]
+_rounds: _PerLoop[_Gathered[Ask, Served]] = weakref.WeakKeyDictionary()
+_keys: _PerLoop[_Gathered[str, Partner | None]] = weakref.WeakKeyDictionary()
+
+
+def _of(per_loop: _PerLoop[_G], pars: Pars, make: Callable[[], _G]) -> _G:
+    """This event loop's one `_Gathered` of `per_loop` for `pars`."""
+    mine = per_loop.setdefault(asyncio.get_running_loop(), {})
+    if id(pars) not in mine:
+        mine[id(pars)] = make()
+    return mine[id(pars)]
 
 
 async def serve(pars: Pars, ask: Ask) -> Served:
     """`ask` served in this event loop's next round for `pars`."""
-    loop = asyncio.get_running_loop()
-    rounds = _rounds.setdefault(loop, {})
-    if id(pars) not in rounds:
-        rounds[id(pars)] = _Rounds(pars)
-    return await rounds[id(pars)].serve(ask)
+    # The function looked up at each call (as the module's, which tests replace).
+    rounds = _of(_rounds, pars, lambda: _Gathered(pars, lambda p, a: serve_round(p, a), _GATHER))
+    return await rounds.ask(ask)
+
+
+async def partner(pars: Pars, key: str) -> Partner | None:
+    """The partner holding `key` (None if unknown or revoked), read with the keys of the
+    requests that arrive with this one."""
+    # No gathering wait: the keys of the requests already read join; later ones, the next call.
+    keys = _of(_keys, pars, lambda: _Gathered(pars, lambda p, k: authenticate_partners(p, k), 0))
+    return await keys.ask(key)
 
 
 async def queue_moved(pars: Pars, generation: int, seconds: float) -> bool:
