@@ -123,7 +123,8 @@ def child(backend: str, events: int, partners: int) -> dict[str, Any]:
                 or any(items for items, _ in idle)
             ):
                 raise SystemExit(
-                    f"event {n}: relayed {moved}, served {[len(i) for i, _ in served]}"
+                    f"event {n}: relayed {moved}, served {[len(i) for i, _ in served]}, "
+                    f"found on re-asking {[len(i) for i, _ in idle]}"
                 )
             for p, (_, cursor) in zip(asking, served, strict=True):
                 cursors[p["id"]] = cursor

@@ -107,9 +107,6 @@ class SharingRepository:
             q = q.where(partner_keys.c.key_hash != keep)
         return int(self._conn.execute(q.values(revoked_at=now)).rowcount)
 
-    def partner_by_key(self, key_hash: str) -> dict[str, Any] | None:
-        return self.partners_by_keys([key_hash]).get(key_hash)
-
     def partners_by_keys(self, key_hashes: Iterable[str]) -> dict[str, dict[str, Any]]:
         """key hash -> its partner, for those of `key_hashes` that are current (known, not
         revoked), in one statement."""

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -90,33 +90,44 @@ def _fail(future: asyncio.Future[_R], error: Exception) -> None:
         future.set_exception(error)
 
 
-_G = TypeVar("_G", bound="_Gathered[Any, Any]")
-_PerLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _G]]
-_rounds: _PerLoop[_Gathered[Ask, Served]] = weakref.WeakKeyDictionary()
-_keys: _PerLoop[_Gathered[str, Partner | None]] = weakref.WeakKeyDictionary()
+_PerLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Gathered[_A, _R]]]
+_rounds: _PerLoop[Ask, Served] = weakref.WeakKeyDictionary()
+_keys: _PerLoop[str, Partner | None] = weakref.WeakKeyDictionary()
 
 
-def _of(per_loop: _PerLoop[_G], pars: Pars, make: Callable[[], _G]) -> _G:
+def _of(
+    per_loop: _PerLoop[_A, _R],
+    pars: Pars,
+    call: Callable[[Pars, Sequence[_A]], list[_R]],
+    gather: float,
+) -> _Gathered[_A, _R]:
     """This event loop's one `_Gathered` of `per_loop` for `pars`."""
     mine = per_loop.setdefault(asyncio.get_running_loop(), {})
-    if id(pars) not in mine:
-        mine[id(pars)] = make()
-    return mine[id(pars)]
+    found = mine.get(id(pars))
+    if found is None:
+        found = mine[id(pars)] = _Gathered(pars, call, gather)
+    return found
+
+
+# The module's functions looked up at each call (tests replace them).
+def _serve_round(pars: Pars, asks: Sequence[Ask]) -> list[Served]:
+    return serve_round(pars, asks)
+
+
+def _authenticate(pars: Pars, keys: Sequence[str]) -> list[Partner | None]:
+    return authenticate_partners(pars, keys)
 
 
 async def serve(pars: Pars, ask: Ask) -> Served:
     """`ask` served in this event loop's next round for `pars`."""
-    # The function looked up at each call (as the module's, which tests replace).
-    rounds = _of(_rounds, pars, lambda: _Gathered(pars, lambda p, a: serve_round(p, a), _GATHER))
-    return await rounds.ask(ask)
+    return await _of(_rounds, pars, _serve_round, _GATHER).ask(ask)
 
 
 async def partner(pars: Pars, key: str) -> Partner | None:
     """The partner holding `key` (None if unknown or revoked), read with the keys of the
     requests that arrive with this one."""
     # No gathering wait: the keys of the requests already read join; later ones, the next call.
-    keys = _of(_keys, pars, lambda: _Gathered(pars, lambda p, k: authenticate_partners(p, k), 0))
-    return await keys.ask(key)
+    return await _of(_keys, pars, _authenticate, 0).ask(key)
 
 
 async def queue_moved(pars: Pars, generation: int, seconds: float) -> bool:
